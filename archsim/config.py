@@ -1,0 +1,158 @@
+"""Typed, frozen configurations loaded from YAML, strict at the door.
+
+Every config is a pydantic model derived from `StrictModel`: unknown keys are rejected, values
+are validated, and the object is frozen.  `load_config` reads a YAML file (or a preset name such
+as ``sat`` / ``piuma``, resolved in the repository's ``configs/`` folder), dispatches on its
+``kind`` key and turns any validation failure into a one-line `InputError` that names the file
+and the dotted path of the bad field, e.g.::
+
+    configs/bad.yaml: sat.array.rows: Input should be greater than 0 (got 0)
+
+Derived quantities are Python properties on the models, never expressions evaluated from YAML.
+`config_hash` is a stable SHA-256 of the canonical JSON form (used for provenance and sweeps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workloads.errors import InputError
+
+__all__ = [
+    "StrictModel",
+    "register_kind",
+    "load_config",
+    "parse_config",
+    "config_hash",
+    "preset_path",
+    "with_overrides",
+    "CONFIG_DIR",
+]
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: frozen, unknown keys rejected, no type coercion surprises."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+
+
+_KINDS: dict[str, type[BaseModel]] = {}
+
+
+def register_kind(kind: str) -> Callable[[type[M]], type[M]]:
+    """Class decorator: make ``kind: <kind>`` in a YAML file load into this model."""
+
+    def deco(cls: type[M]) -> type[M]:
+        _KINDS[kind] = cls
+        return cls
+
+    return deco
+
+
+def _kinds() -> dict[str, type[BaseModel]]:
+    # Import the simulators' config modules so they register themselves.
+    import archsim.piuma.config  # noqa: F401
+    import archsim.sat.config  # noqa: F401
+
+    return _KINDS
+
+
+def _format_validation_error(err: ValidationError, where: str, prefix: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ()))
+    path = ".".join(p for p in (prefix, loc) if p)
+    msg = first.get("msg", "invalid value")
+    if first.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    value = first.get("input")
+    shown = "" if first.get("type") in ("extra_forbidden", "missing") else f" (got {value!r})"
+    if isinstance(value, dict):
+        shown = ""
+    more = len(err.errors()) - 1
+    tail = f" [+{more} more]" if more > 0 else ""
+    return f"{where}: {path}: {msg}{shown}{tail}"
+
+
+def preset_path(name_or_path: str | Path) -> Path:
+    """A preset name (``sat``) becomes ``configs/sat.yaml``; a path is returned as is."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(name_or_path):
+        return p
+    return CONFIG_DIR / f"{name_or_path}.yaml"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise InputError(f"{path}: malformed YAML{at}: {problem}") from None
+
+
+def parse_config(data: Any, *, where: str = "config", expect: str | None = None) -> BaseModel:
+    """Validate a plain mapping with a ``kind`` key into its config model."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping with a 'kind' key, got {type(data).__name__}")
+    kind = data.get("kind")
+    kinds = _kinds()
+    if kind not in kinds:
+        raise InputError(f"{where}: kind: expected one of {sorted(kinds)}, got {kind!r}")
+    if expect is not None and kind != expect:
+        raise InputError(f"{where}: kind: expected {expect!r} for this command, got {kind!r}")
+    try:
+        return kinds[kind].model_validate(data)
+    except ValidationError as err:
+        raise InputError(_format_validation_error(err, where, "")) from None
+
+
+def load_config(name_or_path: str | Path, *, expect: str | None = None) -> BaseModel:
+    """Load a config from a YAML file or a preset name; errors name the file and field."""
+    path = preset_path(name_or_path)
+    data = _read_yaml(path)
+    return parse_config(data, where=str(path), expect=expect)
+
+
+def config_hash(cfg: BaseModel) -> str:
+    """Stable short hash (16 hex digits of SHA-256) of the config's canonical JSON."""
+    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def with_overrides(cfg: M, overrides: dict[str, Any], *, where: str = "override") -> M:
+    """A copy of ``cfg`` with dotted-path fields replaced (``{"array.rows": 64}``), re-validated.
+
+    Unknown paths are an `InputError` naming the path.
+    """
+    data = cfg.model_dump(mode="python")
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                raise InputError(f"{where}: {dotted}: unknown config field")
+            if i == len(parts) - 1:
+                node[part] = value
+            else:
+                node = node[part]
+    try:
+        return type(cfg).model_validate(data)
+    except ValidationError as err:
+        raise InputError(_format_validation_error(err, where, "")) from None

@@ -1,0 +1,109 @@
+"""Typed configuration of the SAT-style accelerator (``kind: sat``).
+
+Every field has its unit in its name.  The preset ``configs/sat.yaml`` cites a source for each
+default or marks it "assumption".  Derived values (bytes per cycle, shapes handed to the
+`dataflow` package) are properties, never YAML expressions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from archsim.config import StrictModel, register_kind
+from dataflow.sat import ArrayShape, MemoryShape
+
+__all__ = ["SatConfig"]
+
+
+class ArrayConfig(StrictModel):
+    rows: int = Field(gt=0, le=1024)
+    cols: int = Field(gt=0, le=1024)
+    multipliers_per_pe: int = Field(gt=0, le=64)
+    window: int = Field(gt=0, le=256)
+    operand_bytes: int = Field(gt=0, le=8)
+    psum_bytes: int = Field(gt=0, le=8)
+    acc_latency_cycles: int = Field(ge=1, le=64)
+    overlap_tiles: bool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> "ArrayConfig":
+        if self.window < self.multipliers_per_pe:
+            raise ValueError(f"window ({self.window}) must be >= multipliers_per_pe "
+                             f"({self.multipliers_per_pe})")
+        return self
+
+
+class BufferConfig(StrictModel):
+    weight_bytes: int = Field(gt=0)
+    act_bytes: int = Field(gt=0)
+    out_bytes: int = Field(gt=0)
+
+
+class DramConfig(StrictModel):
+    channels: int = Field(gt=0, le=64)
+    channel_bytes_per_s: float = Field(gt=0)
+    latency_cycles: int = Field(ge=0)
+
+
+class PruningUnitConfig(StrictModel):
+    lanes: int = Field(gt=0)
+    latency_cycles: int = Field(ge=0)
+
+
+class WeightUpdateConfig(StrictModel):
+    lanes: int = Field(gt=0)
+    master_bytes_per_param: int = Field(gt=0)
+
+
+class VectorUnitConfig(StrictModel):
+    lanes: int = Field(gt=0)
+    ops_per_element: int = Field(ge=0)
+
+
+class ScheduleConfig(StrictModel):
+    dataflow: Literal["auto", "ws", "os"] = "auto"
+    interleave: bool = True
+    pregenerate: bool = True
+
+
+@register_kind("sat")
+class SatConfig(StrictModel):
+    kind: Literal["sat"]
+    version: Literal[1]
+    name: str
+    clock_hz: float = Field(gt=0)
+    array: ArrayConfig
+    buffers: BufferConfig
+    dram: DramConfig
+    pruning_unit: PruningUnitConfig
+    weight_update: WeightUpdateConfig
+    vector_unit: VectorUnitConfig
+    schedule: ScheduleConfig = ScheduleConfig()
+    energy_table: str
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram.channels * self.dram.channel_bytes_per_s / self.clock_hz
+
+    @property
+    def array_shape(self) -> ArrayShape:
+        a = self.array
+        return ArrayShape(rows=a.rows, cols=a.cols, multipliers_per_pe=a.multipliers_per_pe,
+                          window=a.window, acc_latency_cycles=a.acc_latency_cycles)
+
+    @property
+    def memory_shape(self) -> MemoryShape:
+        return MemoryShape(
+            weight_buffer_bytes=self.buffers.weight_bytes,
+            act_buffer_bytes=self.buffers.act_bytes,
+            out_buffer_bytes=self.buffers.out_bytes,
+            operand_bytes=self.array.operand_bytes,
+            psum_bytes=self.array.psum_bytes,
+            dram_bytes_per_cycle=self.dram_bytes_per_cycle,
+        )
+
+    @property
+    def dataflows(self) -> tuple[str, ...]:
+        return ("ws", "os") if self.schedule.dataflow == "auto" else (self.schedule.dataflow,)

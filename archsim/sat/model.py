@@ -1,0 +1,330 @@
+"""SimPy model of a SAT-style N:M sparse training accelerator.
+
+Components and what "cycle-level" means for each
+-------------------------------------------------
+* **DRAM** (`_Dram`): ``channels`` DDR channels with addresses striped over them, modelled as
+  one server of aggregate bandwidth ``channels × channel_bytes_per_s / clock_hz`` bytes/cycle.
+  Each transfer (one block of a buffer, one store, one weight-update read or write) reserves
+  the server for ``bytes / bandwidth`` cycles after the transfers queued before it (FIFO), and
+  completes ``latency_cycles`` after its last byte; concurrent requesters (activation and
+  weight loaders, output stores, the weight-update and pruning units) therefore queue, and
+  bandwidth contention comes out of the run.  Transfers are at most one buffer half.
+* **On-chip buffers**: activation, weight and output buffers, each double-buffered (two halves;
+  a block must fit a half, which the schedule guarantees).  Halves are SimPy ``Container``
+  tokens: a loader cannot run more than one block ahead of the array, and the array cannot start
+  a new output block while both output halves wait for their stores (back-pressure).
+* **Sparse tensor array**: timed per *tile* (never per MAC): a tile occupies the array's input
+  for `archsim.sat.contract.tile_timing` ``interval_cycles`` and produces its last output
+  ``latency_cycles`` after its first input.  The tiles of one block step run back to back on
+  operands already on chip, so nothing can interleave with them: the model advances the whole
+  run in one event whose length is the exact sum of the tiles' intervals (``per_tile_events=True``
+  yields one event per tile instead; a test checks both give identical cycles).  Back-to-back tiles overlap fill and drain
+  (``array.overlap_tiles``); with overlap off each tile pays its weight load and full latency
+  (SCALE-Sim's fold-by-fold timing).  The array waits for operands (input stall), for a free
+  output half (output stall), and for the GEMM whose output it reads (dependency).
+* **Pruning unit**: ``lanes`` top-N-of-M sorters, one group of M per lane per cycle.  Without
+  pre-generation it prunes dense weights on the load path (the block is ready when both the DRAM
+  transfer and the pruning are done); with pre-generation it prunes each updated weight twice
+  (FF copy along input channels, BP copy along output channels) right after the weight update,
+  off the critical path but contending for DRAM.
+* **Weight-update unit**: ``lanes`` FP32 lanes; for each block of a WU GEMM's output (dW) it
+  reads and writes the FP32 master weight and momentum and writes next iteration's working copy
+  (dense FP16, or the two compressed N:M copies when pre-generating).
+* **Vector unit**: ``lanes`` lanes for non-GEMM elementwise work on FF/BP outputs (activation,
+  normalisation and their gradients), on the store path.
+
+Time is in cycles of ``clock_hz`` (floats inside the run, rounded up at the end).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import simpy
+
+from archsim.sat.config import SatConfig
+from archsim.sat.contract import tile_timing
+from dataflow.sat import GemmPlan, Schedule, Step, block_steps
+
+__all__ = ["SatModel", "SimStats"]
+
+
+@dataclass
+class SimStats:
+    """Raw counters of one run (turned into a `RunResult` by `archsim.sat.run`)."""
+
+    total_cycles: float = 0.0
+    gemm_array_end: list[float] = field(default_factory=list)
+    busy: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    stall: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    bytes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    actions: dict[str, dict[str, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    tiles: int = 0
+    events: int = 0
+
+
+class _Server:
+    """A FIFO server timed by reservation: a request made at ``now`` starts when the server
+    frees (requests are served in arrival order) and holds it for ``duration`` cycles.  One
+    event per request; contention comes out as queueing delay."""
+
+    def __init__(self, env: simpy.Environment, name: str, stats: SimStats) -> None:
+        self.env = env
+        self.name = name
+        self.free_at = 0.0
+        self.stats = stats
+
+    def reserve(self, duration: float, extra: float = 0.0) -> simpy.Event:
+        """Event firing ``extra`` cycles after this request's service ends."""
+        now = self.env.now
+        start = max(now, self.free_at)
+        self.free_at = start + duration
+        self.stats.busy[self.name] += duration
+        self.stats.stall[f"{self.name}_queue"] += start - now
+        return self.env.timeout(self.free_at + extra - now)
+
+
+class _Dram(_Server):
+    """DRAM: a `_Server` at the aggregate bandwidth with a fixed completion latency."""
+
+    def __init__(self, env: simpy.Environment, cfg: SatConfig, stats: SimStats) -> None:
+        super().__init__(env, "dram", stats)
+        self.bw = cfg.dram_bytes_per_cycle
+        self.latency = cfg.dram.latency_cycles
+
+    def transfer(self, nbytes: float, direction: str, who: str) -> simpy.Event:
+        """Event that fires when ``nbytes`` (``direction`` = read|write) have moved for ``who``:
+        ``nbytes / bandwidth`` cycles after the transfers queued before it, plus the latency."""
+        st = self.stats
+        st.bytes[f"dram_{direction}"] += nbytes
+        st.bytes[f"dram_{direction}.{who}"] += nbytes
+        st.actions["dram"]["dram_byte"] += nbytes
+        return self.reserve(nbytes / self.bw, self.latency)
+
+
+class SatModel:
+    """Runs a `Schedule` on a `SatConfig`; ``run()`` returns `SimStats`."""
+
+    def __init__(self, cfg: SatConfig, schedule: Schedule, *, per_tile_events: bool = False) -> None:
+        self.cfg = cfg
+        self.per_tile_events = per_tile_events
+        self.schedule = schedule
+        self.env = simpy.Environment()
+        self.stats = SimStats()
+        self.dram = _Dram(self.env, cfg, self.stats)
+        env = self.env
+        self.a_free = simpy.Container(env, capacity=2, init=2)
+        self.b_free = simpy.Container(env, capacity=2, init=2)
+        self.c_free = simpy.Container(env, capacity=2, init=2)
+        self.a_ready = simpy.Container(env, capacity=2, init=0)
+        self.b_ready = simpy.Container(env, capacity=2, init=0)
+        self.pruner = _Server(env, "pruning_unit", self.stats)
+        self.wu_unit = _Server(env, "weight_update", self.stats)
+        self.vector = _Server(env, "vector_unit", self.stats)
+        self._cost_cache: dict[tuple[int, int], tuple[float, float]] = {}
+        plans = schedule.plans
+        self.gemm_done = [env.event() for _ in plans]
+        self.pending_stores = [0] * len(plans)
+        self.array_finished = [False] * len(plans)
+        # Layers whose weights run N:M (their FF plan is sparse): their WU writes N:M copies.
+        self.layer_nm = {p.layer: p.sparsity for p in plans if p.pass_ == "FF"}
+        self.steps: list[tuple[int, list[Step]]] = [
+            (p.index, list(block_steps(p, schedule.array, schedule.memory))) for p in plans
+        ]
+        self.stats.gemm_array_end = [0.0] * len(plans)
+
+    # ---------------------------------------------------------------- helpers
+    def _timing(self, plan: GemmPlan, stream: int):
+        a = self.cfg.array
+        return tile_timing(plan.dataflow, rows=a.rows, cols=a.cols, stream_len=stream,
+                           acc_latency_cycles=a.acc_latency_cycles, interleave=plan.interleave)
+
+    def _tile_cost(self, plan: GemmPlan, stream: int) -> tuple[float, float]:
+        """(array occupancy per tile, extra drain after the last tile of a run)."""
+        key = (plan.index, stream)
+        cost = self._cost_cache.get(key)
+        if cost is None:
+            t = self._timing(plan, stream)
+            if self.cfg.array.overlap_tiles:
+                cost = (t.interval_cycles, t.latency_cycles - t.interval_cycles)
+            else:
+                load = self.cfg.array.rows if plan.dataflow == "ws" else 0
+                cost = (load + t.latency_cycles, 0.0)
+            self._cost_cache[key] = cost
+        return cost
+
+    def _prune_cycles(self, elements: float, nm) -> float:
+        pu = self.cfg.pruning_unit
+        return elements / (nm.m * pu.lanes) + pu.latency_cycles
+
+    def _count_prune(self, elements: float, nm) -> None:
+        self.stats.actions["pruning_unit"]["cmp16"] += (
+            elements / nm.m * nm.m * max(1, math.ceil(math.log2(nm.m))))
+
+    # ---------------------------------------------------------------- processes
+    def _a_loader(self):
+        env = self.env
+        plans = self.schedule.plans
+        for gi, steps in self.steps:
+            plan = plans[gi]
+            first = True
+            for _ in range(plan.count):
+                for s in steps:
+                    if not s.load_a_bytes:
+                        continue
+                    if first and plan.depends_on >= 0:
+                        yield self.gemm_done[plan.depends_on]
+                    first = False
+                    yield self.a_free.get(1)
+                    yield self.dram.transfer(s.load_a_bytes, "read", "act")
+                    self.stats.actions["buffers"]["sram_byte"] += s.load_a_bytes
+                    yield self.a_ready.put(1)
+
+    def _b_loader(self):
+        env = self.env
+        plans = self.schedule.plans
+        for gi, steps in self.steps:
+            plan = plans[gi]
+            nm = plan.sparsity
+            for _ in range(plan.count):
+                for s in steps:
+                    if not s.load_b_bytes:
+                        continue
+                    yield self.b_free.get(1)
+                    xfer = self.dram.transfer(s.load_b_bytes, "read", "weight")
+                    if s.prune_elements:
+                        yield xfer & self._prune(s.prune_elements, nm)
+                    else:
+                        yield xfer
+                    self.stats.actions["buffers"]["sram_byte"] += s.load_b_bytes
+                    yield self.b_ready.put(1)
+
+    def _prune(self, elements: float, nm) -> simpy.Event:
+        self._count_prune(elements, nm)
+        return self.pruner.reserve(self._prune_cycles(elements, nm))
+
+    def _array(self):
+        env = self.env
+        st = self.stats
+        a = self.cfg.array
+        plans = self.schedule.plans
+        hold_a = hold_b = False
+        for gi, steps in self.steps:
+            plan = plans[gi]
+            nm = plan.sparsity
+            e = plan.elements_per_step
+            eff_macs = plan.macs * nm.n // nm.m if not nm.is_dense else plan.macs
+            for _ in range(plan.count):
+                for s in steps:
+                    t0 = env.now
+                    if s.load_a_bytes:
+                        yield self.a_ready.get(1)
+                        if hold_a:
+                            self.a_free.put(1)
+                        hold_a = True
+                    if s.load_b_bytes:
+                        yield self.b_ready.get(1)
+                        if hold_b:
+                            self.b_free.put(1)
+                        hold_b = True
+                    t1 = env.now
+                    st.stall["array_input"] += t1 - t0
+                    if s.new_out_block:
+                        yield self.c_free.get(1)
+                    st.stall["array_output"] += env.now - t1
+                    per_tile, drain = self._tile_cost(plan, s.stream_len)
+                    if self.per_tile_events:
+                        for _t in range(s.tiles):
+                            yield env.timeout(per_tile)
+                    else:  # the run of back-to-back tiles as one event: same cycles
+                        yield env.timeout(per_tile * s.tiles)
+                    st.busy["array"] += per_tile * s.tiles
+                    st.busy[f"array.{plan.pass_}"] += per_tile * s.tiles
+                    st.tiles += s.tiles
+                    # On-chip traffic of the run of tiles (energy and bytes).
+                    act_rd = s.tiles * s.stream_len * a.rows * e * a.operand_bytes
+                    if plan.dataflow == "ws":
+                        w_rd = s.tiles * a.rows * a.cols * a.multipliers_per_pe * a.operand_bytes
+                        psum = 2 * s.tiles * s.stream_len * a.cols * a.psum_bytes
+                    else:
+                        w_rd = s.tiles * s.stream_len * a.cols * a.multipliers_per_pe * a.operand_bytes
+                        psum = 2 * s.tiles * a.rows * a.cols * a.psum_bytes
+                    st.bytes["sram_read"] += act_rd + w_rd + psum / 2
+                    st.bytes["sram_write"] += psum / 2
+                    st.actions["buffers"]["sram_byte"] += act_rd + w_rd + psum
+                    if s.store_bytes:
+                        self.pending_stores[gi] += 1
+                        env.process(self._store(plan, s, drain))
+            st.actions["array"]["fp16_mul"] += eff_macs
+            st.actions["array"]["fp32_add"] += eff_macs
+            if not nm.is_dense:
+                st.actions["array"]["mux_select"] += eff_macs
+            st.gemm_array_end[gi] = env.now
+            self.array_finished[gi] = True
+            self._maybe_done(gi)
+        if hold_a:
+            yield self.a_free.put(1)
+        if hold_b:
+            yield self.b_free.put(1)
+
+    def _maybe_done(self, gi: int) -> None:
+        if self.array_finished[gi] and self.pending_stores[gi] == 0:
+            self.gemm_done[gi].succeed()
+
+    def _store(self, plan: GemmPlan, s: Step, drain: float):
+        env = self.env
+        st = self.stats
+        if plan.pass_ == "WU":
+            if drain > 0:
+                yield env.timeout(drain)
+            yield from self._weight_update(plan, s.out_elements)
+        else:
+            vu = self.cfg.vector_unit
+            if vu.ops_per_element:
+                ops = s.out_elements * vu.ops_per_element
+                st.actions["vector_unit"]["fp16_add"] += ops
+                if drain > 0:
+                    yield env.timeout(drain)
+                yield self.vector.reserve(ops / vu.lanes)
+            elif drain > 0:
+                yield env.timeout(drain)
+            st.actions["buffers"]["sram_byte"] += s.store_bytes
+            yield self.dram.transfer(s.store_bytes, "write", "act")
+        self.c_free.put(1)
+        self.pending_stores[plan.index] -= 1
+        self._maybe_done(plan.index)
+
+    def _weight_update(self, plan: GemmPlan, params: int):
+        """SGD with momentum on one block of dW, then next iteration's working weights."""
+        st = self.stats
+        cfg = self.cfg
+        wu = cfg.weight_update
+        master = params * wu.master_bytes_per_param
+        yield self.dram.transfer(master, "read", "master") & self.wu_unit.reserve(params / wu.lanes)
+        st.actions["weight_update"]["fp32_mul"] += 2 * params
+        st.actions["weight_update"]["fp32_add"] += 2 * params
+        writes = [self.dram.transfer(master, "write", "master")]
+        nm = self.layer_nm.get(plan.layer)
+        ob = cfg.array.operand_bytes
+        if nm is not None and not nm.is_dense and self.schedule.pregenerate:
+            # Pre-generation: FF copy (N:M along inputs) and BP copy (along outputs).
+            yield self._prune(2 * params, nm)
+            kept = params * nm.n / nm.m
+            copy = kept * ob + math.ceil(kept * nm.index_bits / 8)
+            writes.append(self.dram.transfer(2 * copy, "write", "weight"))
+        else:
+            writes.append(self.dram.transfer(params * ob, "write", "weight"))
+        yield simpy.AllOf(self.env, writes)
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> SimStats:
+        env = self.env
+        env.process(self._a_loader())
+        env.process(self._b_loader())
+        env.process(self._array())
+        env.run()
+        self.stats.total_cycles = env.now
+        return self.stats

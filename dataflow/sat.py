@@ -1,0 +1,551 @@
+"""Mapping training GEMMs onto a SAT-style R×C sparse array: tiling and offline scheduling.
+
+Pure functions from (workload, architecture shape) to a `Schedule` of plain, frozen data (JSON
+round-trippable).  Nothing here knows about SimPy or time; the estimates below only *rank*
+candidate mappings, the simulator measures.
+
+What is decided here
+--------------------
+* **Sparse mode of a GEMM**: BDWP prunes the weight operand of FF and BP GEMMs N:M along the
+  reduction axis ``k`` (input channels for FF, output channels for BP); WU is dense.  A GEMM whose
+  ``k`` is not divisible by ``M`` (e.g. the 3-channel first convolution) stays dense.
+* **PE mode**: a PE with ``P`` multipliers and a window of ``W`` activations consumes per step
+  ``e = g·M`` reduction elements in N:M mode (``g = min(P // N, W // M)`` groups) or ``e = P`` in
+  dense mode, so the in-array speed-up of N:M over dense is ``g·M / P ≤ M / N``.
+* **Tiling** (`GemmPlan`): dataflow (WS: weights stationary, the ``m`` rows of activations
+  stream; OS: outputs stationary, the reduction streams), block sizes ``m_blk × k_blk × n_blk``
+  that fit half of each double-buffered on-chip buffer, and the loop order of the blocks (``k``
+  innermost so a block of outputs is stored once).
+* **Offline scheduler** (`schedule_training`, `plan_gemm`): per GEMM, every candidate
+  (dataflow × loop order × block sizes) that fits the buffers is ranked by an analytic estimate
+  (max of compute and DRAM time plus the first load); the minimum wins, ties to fewer DRAM bytes.
+* **Interleave mapping**: an OS PE accumulates into one output each step, and an FP adder with a
+  pipeline of ``L`` cycles can only take a new operand for the same accumulator every ``L``
+  cycles; interleaving ``I = L`` independent output tiles step by step hides that latency.
+* **Pre-generation**: the next iteration's FF and BP N:M weights are produced by the pruning unit
+  right after each layer's weight update (overlapped with later GEMMs), so FF/BP later read
+  compressed weights; without it, they read dense weights and prune them on the load path.
+* **Order and dependencies**: FF of every layer in order, then for each layer from the last,
+  BP then WU; each GEMM names the earlier GEMM whose output it reads (its activation operand),
+  so the simulator may prefetch everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
+from typing import Iterator, Literal, Sequence
+
+from workloads.errors import InputError
+from workloads.sparsity import DENSE, NM, parse_nm
+
+__all__ = [
+    "ArrayShape",
+    "MemoryShape",
+    "GemmSpec",
+    "GemmPlan",
+    "Step",
+    "Schedule",
+    "pe_elements_per_step",
+    "effective_nm",
+    "plan_gemm",
+    "schedule_gemms",
+    "schedule_training",
+    "block_steps",
+    "training_gemm_specs",
+]
+
+Dataflow = Literal["ws", "os"]
+
+
+@dataclass(frozen=True)
+class ArrayShape:
+    """The array's shape as plain values (no simulator config objects cross into `dataflow`)."""
+
+    rows: int
+    cols: int
+    multipliers_per_pe: int
+    window: int
+    acc_latency_cycles: int = 1
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, int) or v < 1:
+                raise InputError(f"array.{f.name}: must be an integer >= 1, got {v!r}")
+        if self.window < self.multipliers_per_pe:
+            raise InputError(
+                f"array.window: must be >= multipliers_per_pe ({self.multipliers_per_pe}), "
+                f"got {self.window}"
+            )
+
+
+@dataclass(frozen=True)
+class MemoryShape:
+    """On-chip buffer capacities and operand sizes, in bytes; DRAM rate for the estimates."""
+
+    weight_buffer_bytes: int
+    act_buffer_bytes: int
+    out_buffer_bytes: int
+    operand_bytes: int
+    psum_bytes: int
+    dram_bytes_per_cycle: float
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not v > 0:
+                raise InputError(f"memory.{f.name}: must be > 0, got {v!r}")
+
+
+def pe_elements_per_step(shape: ArrayShape, nm: NM) -> int:
+    """Reduction elements one PE consumes per step: ``g·M`` in N:M mode, ``P`` dense."""
+    p, w = shape.multipliers_per_pe, shape.window
+    if nm.is_dense:
+        return p
+    g = min(p // nm.n, w // nm.m)
+    if g < 1:
+        raise InputError(
+            f"sparsity: {nm} is not supported by the array "
+            f"(multipliers_per_pe={p}, window={w}: needs N <= {p} and M <= {w})"
+        )
+    return g * nm.m
+
+
+@dataclass(frozen=True)
+class GemmSpec:
+    """One GEMM to map: ``out[m, n] = Σ_k A[m, k]·B[k, n]``, repeated ``count`` times.
+
+    ``prunable``: B is a weight that BDWP prunes N:M along ``k`` (FF and BP of layers with
+    weights).  ``depends_on``: index of the GEMM whose output is A (-1: none).
+    """
+
+    layer: str
+    pass_: str
+    m: int
+    k: int
+    n: int
+    count: int = 1
+    prunable: bool = False
+    depends_on: int = -1
+    channels: int = 0  # run length of consecutive channels along k (0: k itself)
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n * self.count
+
+
+def effective_nm(spec: GemmSpec, nm: NM, *, strict: bool = False) -> NM:
+    """The N:M the GEMM runs with: ``nm`` if its weight is pruned and ``M | k``, else dense.
+
+    With ``strict`` (a single GEMM the user asked to prune), ``M ∤ k`` is an `InputError`.
+    """
+    if nm.is_dense or not spec.prunable:
+        return DENSE
+    run = spec.channels or spec.k
+    if spec.k % nm.m or run % nm.m:
+        if strict:
+            raise InputError(
+                f"sparsity: M={nm.m} does not divide the reduction axis k={spec.k} of {spec.layer}"
+            )
+        return DENSE
+    return nm
+
+
+@dataclass(frozen=True)
+class GemmPlan:
+    """The chosen mapping of one GEMM (plain data)."""
+
+    index: int
+    layer: str
+    pass_: str
+    m: int
+    k: int
+    n: int
+    count: int
+    nm: str
+    dataflow: str
+    loop_order: str  # "mnk": m-blocks outer, n-blocks middle, k-blocks inner; or "nmk"
+    m_blk: int
+    k_blk: int
+    n_blk: int
+    elements_per_step: int
+    interleave: int
+    weight_source: str  # "dense" | "pregenerated" | "prune_on_load"
+    depends_on: int
+    est_cycles: int
+    est_dram_bytes: int
+
+    @property
+    def sparsity(self) -> NM:
+        return parse_nm(self.nm)
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n * self.count
+
+
+@dataclass(frozen=True)
+class Step:
+    """One block step of a plan: operand loads, a run of back-to-back array tiles, a store.
+
+    ``tiles`` tiles each of ``stream_len`` input steps run on operands resident on chip.
+    ``load_*_bytes`` are DRAM bytes to bring in before the step (0: the block is reused);
+    ``store_bytes`` leave after it (the output block is complete).  ``prune_elements`` is the
+    number of dense weight elements the pruning unit must process on the load path.
+    """
+
+    load_a_bytes: int
+    load_b_bytes: int
+    prune_elements: int
+    tiles: int
+    stream_len: int
+    out_elements: int
+    store_bytes: int
+    new_out_block: bool
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A whole training iteration (or a single GEMM) mapped onto one architecture."""
+
+    workload: str
+    batch: int
+    sparsity: str
+    array: ArrayShape
+    memory: MemoryShape
+    pregenerate: bool
+    interleave: bool
+    plans: tuple[GemmPlan, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["plans"] = [asdict(p) for p in self.plans]
+        return d
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Schedule":
+        try:
+            return cls(
+                workload=d["workload"],
+                batch=int(d["batch"]),
+                sparsity=d["sparsity"],
+                array=ArrayShape(**d["array"]),
+                memory=MemoryShape(**d["memory"]),
+                pregenerate=bool(d["pregenerate"]),
+                interleave=bool(d["interleave"]),
+                plans=tuple(GemmPlan(**p) for p in d["plans"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"schedule: malformed schedule JSON ({exc})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "Schedule":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"schedule: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Block geometry
+
+
+def _blocks(d: int, b: int) -> list[int]:
+    q, r = divmod(d, b)
+    return [b] * q + ([r] if r else [])
+
+
+def _candidates(d: int, unit: int) -> list[int]:
+    """Block sizes along a dimension of length ``d``: unit·2^i below d, and d itself."""
+    out = set()
+    s = unit
+    while s < d:
+        out.add(s)
+        s *= 2
+    out.add(d)
+    return sorted(out)
+
+
+def _bsum(d: int, b: int, f) -> int:
+    """Σ f(len) over the blocks of a dimension ``d`` cut into blocks of ``b`` (closed form)."""
+    q, r = divmod(d, b)
+    return q * f(b) + (f(r) if r else 0)
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _os_steps(klen: int, e: int, interleave: int, acc: int) -> int:
+    per_round = max(interleave, acc)
+    return _ceil(_ceil(klen, e) * per_round, interleave)
+
+
+def _weight_bytes(elems: int, nm: NM, operand_bytes: int, source: str) -> int:
+    """DRAM bytes of ``elems`` dense-equivalent weight elements as loaded."""
+    if nm.is_dense or source == "prune_on_load":
+        return elems * operand_bytes
+    kept = elems * nm.n // nm.m
+    return kept * operand_bytes + _ceil(kept * nm.index_bits, 8)
+
+
+def _interval_and_tiles(df: str, shape: ArrayShape, e: int, inter: int,
+                        mlen: int, klen: int, nlen: int) -> tuple[int, int, int]:
+    """(tiles, stream_len, interval per tile) of one block step (timing contract inline)."""
+    R, C, L = shape.rows, shape.cols, shape.acc_latency_cycles
+    if df == "ws":
+        tiles = _ceil(nlen, C) * _ceil(klen, R * e)
+        stream = mlen
+        interval = max(stream, R, L)
+    else:
+        tiles = _ceil(mlen, R) * _ceil(nlen, C)
+        stream = _ceil(klen, e)
+        interval = max(_os_steps(klen, e, inter, L), R)
+    return tiles, stream, interval
+
+
+def _estimate(spec: GemmSpec, nm: NM, df: str, order: str, mb: int, kb: int, nb: int,
+              shape: ArrayShape, mem: MemoryShape, e: int, inter: int, source: str,
+              prune_lanes: int) -> tuple[int, int]:
+    """(estimated cycles, DRAM bytes) of one candidate, per GEMM instance × count."""
+    R, C, L = shape.rows, shape.cols, shape.acc_latency_cycles
+    m, k, n = spec.m, spec.k, spec.n
+    if df == "ws":
+        compute = (_bsum(m, mb, lambda x: max(x, R, L)) * _bsum(n, nb, lambda x: _ceil(x, C))
+                   * _bsum(k, kb, lambda x: _ceil(x, R * e)))
+    else:
+        compute = (_bsum(m, mb, lambda x: _ceil(x, R)) * _bsum(n, nb, lambda x: _ceil(x, C))
+                   * _bsum(k, kb, lambda x: max(_os_steps(x, e, inter, L), R)))
+    nmb, nkb, nnb = _ceil(m, mb), _ceil(k, kb), _ceil(n, nb)
+    ob = mem.operand_bytes
+    a_total = spec.m * spec.k * ob
+    b_total = _weight_bytes(spec.k * spec.n, nm, ob, source)
+    if order == "mnk":
+        a_reload = 1 if nkb == 1 else nnb
+        b_reload = 1 if (nkb == 1 and nnb == 1) else nmb
+    else:
+        b_reload = 1 if nkb == 1 else nmb
+        a_reload = 1 if (nkb == 1 and nmb == 1) else nnb
+    dram = a_total * a_reload + b_total * b_reload + spec.m * spec.n * ob
+    bw = mem.dram_bytes_per_cycle
+    first = (mb * kb * ob + _weight_bytes(kb * nb, nm, ob, source)) / bw
+    t = max(compute, dram / bw) + first + R + C
+    if source == "prune_on_load":
+        t = max(t, spec.k * spec.n * b_reload / (nm.m * prune_lanes))
+    return int(math.ceil(t)) * spec.count, dram * spec.count
+
+
+def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, index: int = 0,
+              dataflows: Sequence[str] = ("ws", "os"), interleave: bool = True,
+              pregenerate: bool = True, prune_lanes: int = 1, strict: bool = False) -> GemmPlan:
+    """Pick the dataflow, loop order and blocking of one GEMM (see module docstring).
+
+    The choice depends only on the GEMM's shape, so it is memoised on everything but its
+    name, index and dependency (ResNet's repeated blocks are planned once).
+    """
+    core = replace(spec, layer="", pass_="", depends_on=-1)
+    plan = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
+                             prune_lanes, strict)
+    if plan is None:  # pragma: no cover - _plan raises instead
+        raise AssertionError
+    if isinstance(plan, InputError):
+        raise InputError(str(plan).replace("<gemm>", f"{spec.layer} {spec.pass_}"))
+    return replace(plan, index=index, layer=spec.layer, pass_=spec.pass_,
+                   depends_on=spec.depends_on)
+
+
+@lru_cache(maxsize=4096)
+def _plan_gemm_cached(spec, nm, shape, mem, dataflows, interleave, pregenerate, prune_lanes,
+                      strict):
+    try:
+        return _plan_gemm(spec, nm, shape, mem, dataflows=dataflows, interleave=interleave,
+                          pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict)
+    except InputError as exc:
+        return exc
+
+
+def _plan_gemm(
+    spec: GemmSpec,
+    nm: NM,
+    shape: ArrayShape,
+    mem: MemoryShape,
+    *,
+    index: int = 0,
+    dataflows: Sequence[str] = ("ws", "os"),
+    interleave: bool = True,
+    pregenerate: bool = True,
+    prune_lanes: int = 1,
+    strict: bool = False,
+) -> GemmPlan:
+    for name in ("m", "k", "n", "count"):
+        v = getattr(spec, name)
+        if not isinstance(v, int) or v < 1:
+            raise InputError(f"gemm.{name}: must be an integer >= 1, got {v!r}")
+    eff = effective_nm(spec, nm, strict=strict)
+    e = pe_elements_per_step(shape, eff)
+    inter = shape.acc_latency_cycles if interleave else 1
+    source = "dense" if eff.is_dense else ("pregenerated" if pregenerate else "prune_on_load")
+    R, C = shape.rows, shape.cols
+    ob, pb = mem.operand_bytes, mem.psum_bytes
+    cands: list[tuple] = []
+    smallest_need = None
+    for df in dataflows:
+        if df not in ("ws", "os"):
+            raise InputError(f"schedule.dataflow: expected 'ws' or 'os', got {df!r}")
+        # Block units: WS tiles are (stream) x (R*e) x C, OS tiles are R x (stream) x C.
+        m_unit = 1 if df == "ws" else R
+        m_cands = _candidates(spec.m, max(m_unit, R))
+        k_cands = _candidates(spec.k, R * e if df == "ws" else e)
+        n_cands = _candidates(spec.n, C)
+        for mb in m_cands:
+            for kb in k_cands:
+                a_need = mb * kb * ob
+                for nb in n_cands:
+                    b_need = _weight_bytes(kb * nb, eff, ob, source)
+                    c_need = mb * nb * pb
+                    need = (a_need, b_need, c_need)
+                    if smallest_need is None or sum(need) < sum(smallest_need):
+                        smallest_need = need
+                    if (2 * a_need > mem.act_buffer_bytes or 2 * b_need > mem.weight_buffer_bytes
+                            or 2 * c_need > mem.out_buffer_bytes):
+                        continue
+                    steps = _ceil(spec.m, mb) * _ceil(spec.k, kb) * _ceil(spec.n, nb)
+                    for order in ("mnk", "nmk"):
+                        cyc, dram = _estimate(spec, eff, df, order, mb, kb, nb, shape, mem, e,
+                                              inter, source, prune_lanes)
+                        cands.append((cyc, steps, dram, df, order, mb, kb, nb))
+    best = None
+    if cands:
+        # Within 0.5% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM
+        # bytes: the estimates cannot resolve smaller differences, and fewer blocks mean fewer
+        # DMA descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
+        floor = min(c[0] for c in cands)
+        near = [c for c in cands if c[0] <= floor * 1.005]
+        c = min(near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
+        best = (None, c[3], c[4], c[5], c[6], c[7], c[0], c[2])
+    if best is None:
+        a, b, c = smallest_need or (0, 0, 0)
+        raise InputError(
+            f"tiling: <gemm> (m={spec.m}, k={spec.k}, n={spec.n}) cannot fit "
+            f"the buffers: the smallest tile needs 2x{a} B of activations, 2x{b} B of weights, "
+            f"2x{c} B of outputs (act_bytes={mem.act_buffer_bytes}, "
+            f"weight_bytes={mem.weight_buffer_bytes}, out_bytes={mem.out_buffer_bytes})"
+        )
+    _, df, order, mb, kb, nb, cyc, dram = best
+    return GemmPlan(
+        index=index, layer=spec.layer, pass_=spec.pass_, m=spec.m, k=spec.k, n=spec.n,
+        count=spec.count, nm=str(eff), dataflow=df, loop_order=order, m_blk=mb, k_blk=kb,
+        n_blk=nb, elements_per_step=e, interleave=inter if df == "os" else 1,
+        weight_source=source, depends_on=spec.depends_on, est_cycles=cyc, est_dram_bytes=dram,
+    )
+
+
+def block_steps(plan: GemmPlan, shape: ArrayShape, mem: MemoryShape) -> Iterator[Step]:
+    """The block steps of one GEMM instance, in execution order (the plan's loop nest)."""
+    nm = plan.sparsity
+    ob = mem.operand_bytes
+    ms = _blocks(plan.m, plan.m_blk)
+    ks = _blocks(plan.k, plan.k_blk)
+    ns = _blocks(plan.n, plan.n_blk)
+    if plan.loop_order == "mnk":
+        outer = [(i, j) for i in range(len(ms)) for j in range(len(ns))]
+    else:
+        outer = [(i, j) for j in range(len(ns)) for i in range(len(ms))]
+    prev_a = prev_b = None
+    for i, j in outer:
+        for kk in range(len(ks)):
+            mlen, klen, nlen = ms[i], ks[kk], ns[j]
+            a_id, b_id = (i, kk), (kk, j)
+            load_a = mlen * klen * ob if a_id != prev_a else 0
+            load_b = _weight_bytes(klen * nlen, nm, ob, plan.weight_source) if b_id != prev_b else 0
+            prune = klen * nlen if (load_b and plan.weight_source == "prune_on_load") else 0
+            prev_a, prev_b = a_id, b_id
+            tiles, stream, _ = _interval_and_tiles(plan.dataflow, shape, plan.elements_per_step,
+                                                   plan.interleave, mlen, klen, nlen)
+            last = kk == len(ks) - 1
+            yield Step(
+                load_a_bytes=load_a, load_b_bytes=load_b, prune_elements=prune, tiles=tiles,
+                stream_len=stream, out_elements=mlen * nlen if last else 0,
+                store_bytes=mlen * nlen * ob if last else 0, new_out_block=kk == 0,
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Whole training iteration
+
+
+def training_gemm_specs(gemms: Sequence, *, order: str = "offline") -> list[GemmSpec]:
+    """Order a model's training GEMMs for one iteration and attach dependencies.
+
+    ``gemms`` are `workloads.dnn.Gemm` objects in forward layer order (FF, BP, WU per layer).
+    The offline order is FF of all layers, then per layer from the last: BP, then WU.  A FF
+    depends on the previous FF; a BP on the previous BP (or the last FF); a WU reads the
+    gradient that the BP of the *next* layer produced, so it does not wait for its own layer's
+    BP and can overlap with it.
+    """
+    ff = [g for g in gemms if g.pass_ == "FF"]
+    layers = list(dict.fromkeys(g.layer for g in gemms))
+    by_layer: dict[str, list] = {name: [] for name in layers}
+    for g in gemms:
+        by_layer[g.layer].append(g)
+    specs: list[GemmSpec] = []
+
+    def add(g, dep: int) -> int:
+        specs.append(GemmSpec(layer=g.layer, pass_=g.pass_, m=int(g.m), k=int(g.k), n=int(g.n),
+                              count=int(g.count), prunable=bool(g.weight_operand)
+                              and g.pass_ in ("FF", "BP"), depends_on=dep,
+                              channels=int(getattr(g, "channels", 0) or 0)))
+        return len(specs) - 1
+
+    last = -1
+    for g in ff:
+        last = add(g, last)
+    grad_src = last  # the gradient of the last layer's output comes from the loss after FF
+    for name in reversed(layers):
+        bps = [g for g in by_layer[name] if g.pass_ == "BP"]
+        wus = [g for g in by_layer[name] if g.pass_ == "WU"]
+        new_src = grad_src
+        for g in bps:
+            new_src = add(g, grad_src)
+        for g in wus:
+            add(g, grad_src)
+        grad_src = new_src
+    return specs
+
+
+def schedule_gemms(
+    specs: Sequence[GemmSpec],
+    nm: NM,
+    shape: ArrayShape,
+    mem: MemoryShape,
+    *,
+    workload: str,
+    batch: int,
+    dataflows: Sequence[str] = ("ws", "os"),
+    interleave: bool = True,
+    pregenerate: bool = True,
+    prune_lanes: int = 1,
+    strict: bool = False,
+) -> Schedule:
+    plans = tuple(
+        plan_gemm(s, nm, shape, mem, index=i, dataflows=dataflows, interleave=interleave,
+                  pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict)
+        for i, s in enumerate(specs)
+    )
+    return Schedule(workload=workload, batch=batch, sparsity=str(nm), array=shape, memory=mem,
+                    pregenerate=pregenerate, interleave=interleave, plans=plans)
+
+
+def schedule_training(model, batch: int, nm: NM, shape: ArrayShape, mem: MemoryShape,
+                      **kw) -> Schedule:
+    """Offline schedule of one training iteration of ``model`` (a `workloads.dnn` model)."""
+    from workloads.dnn import training_gemms
+
+    specs = training_gemm_specs(training_gemms(model, batch))
+    return schedule_gemms(specs, nm, shape, mem, workload=model.name, batch=batch, **kw)

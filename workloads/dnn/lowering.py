@@ -1,0 +1,175 @@
+"""Lowering a model to the GEMMs of one training step (forward, backward data, weight update).
+
+What is modelled
+----------------
+Every GEMM computes ``out[m, n] = Σ_k A[m, k] · B[k, n]``, repeated ``count`` times.  ``B`` is
+the weight operand when ``weight_operand`` is true: only then can BDWP prune it, N:M along
+``k``.  For a conv2d / linear layer with ``P`` output positions per sample (``oh·ow`` or
+``tokens``), ``G`` groups, ``Cin``/``Cout`` channels per group and a ``kh x kw`` kernel:
+
+====  ===============================  ===============  ================  =============  ======
+pass  what                             m                k                 n              B
+====  ===============================  ===============  ================  =============  ======
+FF    forward, im2col                  batch·P          Cin·kh·kw         Cout           weight
+BP    gradient w.r.t. the input         batch·P          Cout              Cin·kh·kw      weight
+WU    gradient w.r.t. the weight        Cin·kh·kw        batch·P           Cout           dense
+====  ===============================  ===============  ================  =============  ======
+
+``count = G``.  The im2col ``k`` axis of FF is ordered ``(kh, kw, Cin)``, so runs of
+``channels = Cin`` consecutive ``k`` elements are consecutive input channels and N:M groups of
+``M | Cin`` never straddle a kernel position.  BP produces the im2col-shaped input gradient
+(``col2im`` scatter-adds it back: elementwise work, not a GEMM).  BP is omitted for a layer
+that no trainable layer precedes (the first layer of a CNN or ViT): the gradient w.r.t. the
+model's input is never needed.  BERT and GPT-2 begin with embeddings, so all their linear
+layers have BP.
+
+An activation x activation ``matmul`` (``C = A·B``, attention) has one FF GEMM and two BP
+GEMMs (``dA = dC·Bᵀ`` and ``dB = Aᵀ·dC``), all dense, ``count = batch·heads``; no WU.  Norms and
+embeddings have no GEMM; their (and every layer's) elementwise work is `Layer.out_elements`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from workloads.dnn.layers import Layer
+from workloads.dnn.zoo import Model
+from workloads.errors import InputError
+
+__all__ = ["Gemm", "Pass", "training_gemms", "layer_gemms", "layer_table", "non_gemm_elements"]
+
+Pass = Literal["FF", "BP", "WU"]
+_PASSES = ("FF", "BP", "WU")
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """``count`` GEMMs ``out[m, n] = Σ_k A[m, k]·B[k, n]`` of one layer in one training pass.
+
+    ``weight_operand``: ``B`` is the layer's weight (prunable N:M along ``k``); otherwise both
+    operands are activations or gradients and the GEMM is dense.  ``channels`` is the length of
+    the runs of consecutive channels along ``k`` (``Cin`` for a conv's im2col ``k``; ``k``
+    itself otherwise; it defaults to ``k``): an N:M group of ``M`` elements must fit in one run,
+    so ``M`` must divide ``channels``.
+
+    >>> Gemm("fc", "FF", 32, 512, 1000, weight_operand=True).macs
+    16384000
+    """
+
+    layer: str
+    pass_: Pass
+    m: int
+    k: int
+    n: int
+    count: int = 1
+    weight_operand: bool = False
+    channels: int | None = None
+
+    def __post_init__(self) -> None:
+        where = f"gemm {self.layer!r} {self.pass_}"
+        if self.pass_ not in _PASSES:
+            raise InputError(f"gemm {self.layer!r}: pass_ must be FF, BP or WU, got {self.pass_!r}")
+        for name in ("m", "k", "n", "count"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"{where}: {name} must be an int >= 1, got {value!r}")
+        if self.channels is None:
+            object.__setattr__(self, "channels", self.k)
+        if (
+            not isinstance(self.channels, int)
+            or self.channels < 1
+            or self.k % self.channels
+        ):
+            raise InputError(
+                f"{where}: channels must be an int >= 1 dividing k={self.k}, got {self.channels!r}"
+            )
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of all ``count`` instances: ``m·k·n·count``."""
+        return self.m * self.k * self.n * self.count
+
+
+def _check_batch(batch: int) -> int:
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise InputError(f"batch: must be an int >= 1, got {batch!r}")
+    return batch
+
+
+def layer_gemms(layer: Layer, batch: int, *, backward_data: bool = True) -> tuple[Gemm, ...]:
+    """The training GEMMs of one layer (FF, then BP unless ``backward_data`` is false, then WU)."""
+    batch = _check_batch(batch)
+    name = layer.name
+    if layer.kind in ("conv2d", "linear"):
+        if layer.kind == "conv2d":
+            g = layer.groups
+            kh, kw = layer.kernel
+            rows = batch * layer.out_hw[0] * layer.out_hw[1]
+            cin, cout, window = layer.in_ch // g, layer.out_ch // g, kh * kw
+        else:
+            g, rows, cin, cout, window = 1, batch * layer.tokens, layer.in_features, \
+                layer.out_features, 1
+        out = [Gemm(name, "FF", rows, cin * window, cout, g, True, cin)]
+        if backward_data:
+            out.append(Gemm(name, "BP", rows, cout, cin * window, g, True, cout))
+        out.append(Gemm(name, "WU", cin * window, rows, cout, g, False))
+        return tuple(out)
+    if layer.kind == "matmul":
+        count = batch * layer.count
+        m, k, n = layer.m, layer.k, layer.n
+        out = [Gemm(name, "FF", m, k, n, count)]
+        if backward_data:
+            out += [Gemm(name, "BP", m, n, k, count),  # dA = dC·Bᵀ
+                    Gemm(name, "BP", k, m, n, count)]  # dB = Aᵀ·dC
+        return tuple(out)
+    return ()
+
+
+def training_gemms(model: Model, batch: int) -> tuple[Gemm, ...]:
+    """All GEMMs of one training step on ``batch`` samples, in forward layer order.
+
+    >>> from workloads.dnn import get_model
+    >>> g = training_gemms(get_model("resnet18"), 32)
+    >>> [(x.layer, x.pass_) for x in g[:4]]
+    [('conv1', 'FF'), ('conv1', 'WU'), ('layer1.0.conv1', 'FF'), ('layer1.0.conv1', 'BP')]
+    """
+    batch = _check_batch(batch)
+    out: list[Gemm] = []
+    trainable_before = False
+    for layer in model.layers:
+        out += layer_gemms(layer, batch, backward_data=trainable_before)
+        trainable_before = trainable_before or layer.params > 0
+    return tuple(out)
+
+
+def layer_table(model: Model, batch: int) -> list[dict]:
+    """One JSON-ready row per layer: name, type, params, per-sample forward MACs and output
+    elements, and its training GEMMs (pass, M, N, K, count, MACs, weight_operand)."""
+    batch = _check_batch(batch)
+    by_layer: dict[str, list[Gemm]] = {}
+    for gemm in training_gemms(model, batch):
+        by_layer.setdefault(gemm.layer, []).append(gemm)
+    return [
+        {
+            "name": layer.name,
+            "type": layer.kind,
+            "params": layer.params,
+            "macs_per_sample": layer.macs,
+            "out_elements_per_sample": layer.out_elements,
+            "gemms": [
+                {"pass": g.pass_, "M": g.m, "N": g.n, "K": g.k, "count": g.count,
+                 "MACs": g.macs, "weight_operand": g.weight_operand}
+                for g in by_layer.get(layer.name, [])
+            ],
+        }
+        for layer in model.layers
+    ]
+
+
+def non_gemm_elements(model: Model, batch: int) -> dict[str, int]:
+    """Forward output elements per layer for ``batch`` samples: the elementwise work (bias,
+    activation, norm, softmax, residual add, embedding lookup) a vector unit charges once per
+    element; the backward pass touches the same elements again."""
+    batch = _check_batch(batch)
+    return {layer.name: batch * layer.out_elements for layer in model.layers}
