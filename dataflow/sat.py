@@ -69,10 +69,13 @@ class ArrayShape:
     multipliers_per_pe: int
     window: int
     acc_latency_cycles: int = 1
+    overlap_tiles: bool = True  # False: each tile pays weight load + fill + drain (no overlap)
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "overlap_tiles":
+                continue
             if not isinstance(v, int) or v < 1:
                 raise InputError(f"array.{f.name}: must be an integer >= 1, got {v!r}")
         if self.window < self.multipliers_per_pe:
@@ -92,6 +95,9 @@ class MemoryShape:
     operand_bytes: int
     psum_bytes: int
     dram_bytes_per_cycle: float
+    #: rate at which finished outputs leave the chip (vector unit, then DRAM), elements/cycle;
+    #: the last output block's drain is exposed at the end of a GEMM.
+    out_elements_per_cycle: float = 1e9
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -205,6 +211,7 @@ class Step:
     out_elements: int
     store_bytes: int
     new_out_block: bool
+    macs: int  # dense-equivalent MACs of the block (mlen·klen·nlen)
 
 
 @dataclass(frozen=True)
@@ -310,35 +317,64 @@ def _interval_and_tiles(df: str, shape: ArrayShape, e: int, inter: int,
     return tiles, stream, interval
 
 
+def _parts(d: int, b: int) -> list[tuple[int, int]]:
+    """(block length, how many blocks) of a dimension: the full blocks and the edge block."""
+    q, r = divmod(d, b)
+    return [(b, q)] * (q > 0) + [(r, 1)] * (r > 0)
+
+
 def _estimate(spec: GemmSpec, nm: NM, df: str, order: str, mb: int, kb: int, nb: int,
               shape: ArrayShape, mem: MemoryShape, e: int, inter: int, source: str,
               prune_lanes: int) -> tuple[int, int]:
-    """(estimated cycles, DRAM bytes) of one candidate, per GEMM instance × count."""
+    """(estimated cycles, DRAM bytes) of one candidate, per GEMM instance × count.
+
+    Each block step overlaps its compute with the next step's loads (double buffering), so a
+    step costs max(compute, loads / bandwidth); steps come in at most 8 kinds (full or edge
+    block along m, k, n).  Add the exposed first load, the last output block's drain and the
+    array's fill.
+    """
     R, C, L = shape.rows, shape.cols, shape.acc_latency_cycles
     m, k, n = spec.m, spec.k, spec.n
-    if df == "ws":
-        compute = (_bsum(m, mb, lambda x: max(x, R, L)) * _bsum(n, nb, lambda x: _ceil(x, C))
-                   * _bsum(k, kb, lambda x: _ceil(x, R * e)))
-    else:
-        compute = (_bsum(m, mb, lambda x: _ceil(x, R)) * _bsum(n, nb, lambda x: _ceil(x, C))
-                   * _bsum(k, kb, lambda x: max(_os_steps(x, e, inter, L), R)))
     nmb, nkb, nnb = _ceil(m, mb), _ceil(k, kb), _ceil(n, nb)
     ob = mem.operand_bytes
-    a_total = spec.m * spec.k * ob
-    b_total = _weight_bytes(spec.k * spec.n, nm, ob, source)
-    if order == "mnk":
-        a_reload = 1 if nkb == 1 else nnb
-        b_reload = 1 if (nkb == 1 and nnb == 1) else nmb
-    else:
-        b_reload = 1 if nkb == 1 else nmb
-        a_reload = 1 if (nkb == 1 and nmb == 1) else nnb
-    dram = a_total * a_reload + b_total * b_reload + spec.m * spec.n * ob
     bw = mem.dram_bytes_per_cycle
+    # Probability that a step loads a new A / B block, from the loop order.
+    if order == "mnk":
+        pa = 1.0 if nkb > 1 else 1.0 / nnb
+        pb = 1.0 if (nkb > 1 or nnb > 1) else 1.0 / nmb
+    else:
+        pb = 1.0 if nkb > 1 else 1.0 / nmb
+        pa = 1.0 if (nkb > 1 or nmb > 1) else 1.0 / nnb
+    t = 0.0
+    dram = 0.0
+    for ml, mc in _parts(m, mb):
+        for kl, kc in _parts(k, kb):
+            for nl, nc in _parts(n, nb):
+                if df == "ws":
+                    per = max(ml, R, L) if shape.overlap_tiles else ml + 2 * R + C + 1
+                    comp = _ceil(nl, C) * _ceil(kl, R * e) * per
+                else:
+                    steps = _os_steps(kl, e, inter, L)
+                    per = max(steps, R) if shape.overlap_tiles else steps + 2 * R + C + 1
+                    comp = _ceil(ml, R) * _ceil(nl, C) * per
+                a_b = ml * kl * ob
+                b_b = _weight_bytes(kl * nl, nm, ob, source)
+                store = ml * nl * ob / nkb
+                cnt = mc * kc * nc
+                # Steps that load A, B, both or neither (loads are bursty, not averaged).
+                for w, by in ((pa * pb, a_b + b_b), (pa * (1 - pb), a_b),
+                              ((1 - pa) * pb, b_b), ((1 - pa) * (1 - pb), 0.0)):
+                    if w > 0:
+                        t += cnt * w * max(comp, (by + store) / bw)
+                dram += cnt * (pa * a_b + pb * b_b + store)
     first = (mb * kb * ob + _weight_bytes(kb * nb, nm, ob, source)) / bw
-    t = max(compute, dram / bw) + first + R + C
+    last = (m - (nmb - 1) * mb) * (n - (nnb - 1) * nb)  # elements of the final output block
+    tail = last / mem.out_elements_per_cycle + last * ob / bw
+    t += first + tail + R + C
     if source == "prune_on_load":
-        t = max(t, spec.k * spec.n * b_reload / (nm.m * prune_lanes))
-    return int(math.ceil(t)) * spec.count, dram * spec.count
+        b_loads = pb * nmb * nkb * nnb
+        t = max(t, k * n * b_loads / max(nkb * nnb, 1) / (nm.m * prune_lanes))
+    return int(math.ceil(t)) * spec.count, int(dram) * spec.count
 
 
 def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, index: int = 0,
@@ -473,6 +509,7 @@ def block_steps(plan: GemmPlan, shape: ArrayShape, mem: MemoryShape) -> Iterator
                 load_a_bytes=load_a, load_b_bytes=load_b, prune_elements=prune, tiles=tiles,
                 stream_len=stream, out_elements=mlen * nlen if last else 0,
                 store_bytes=mlen * nlen * ob if last else 0, new_out_block=kk == 0,
+                macs=mlen * klen * nlen,
             )
 
 

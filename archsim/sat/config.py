@@ -91,7 +91,8 @@ class SatConfig(StrictModel):
     def array_shape(self) -> ArrayShape:
         a = self.array
         return ArrayShape(rows=a.rows, cols=a.cols, multipliers_per_pe=a.multipliers_per_pe,
-                          window=a.window, acc_latency_cycles=a.acc_latency_cycles)
+                          window=a.window, acc_latency_cycles=a.acc_latency_cycles,
+                          overlap_tiles=a.overlap_tiles)
 
     @property
     def memory_shape(self) -> MemoryShape:
@@ -102,6 +103,8 @@ class SatConfig(StrictModel):
             operand_bytes=self.array.operand_bytes,
             psum_bytes=self.array.psum_bytes,
             dram_bytes_per_cycle=self.dram_bytes_per_cycle,
+            out_elements_per_cycle=(self.vector_unit.lanes / self.vector_unit.ops_per_element
+                                    if self.vector_unit.ops_per_element else 1e9),
         )
 
     @property

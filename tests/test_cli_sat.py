@@ -1,0 +1,125 @@
+"""The CLI: real commands, one-line errors with exit code 2 and no traceback."""
+
+import json
+
+import pytest
+
+from archsim.cli import main
+from dataflow.sat import Schedule
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_gemm(capsys, tmp_path):
+    f = tmp_path / "r.json"
+    code, out, err = _run(capsys, "run", "sat", "--gemm", "512,512,512", "--rows", "32", "--cols",
+                          "32", "--dataflow", "ws", "--sparsity", "dense", "--json", str(f))
+    assert code == 0, err
+    assert "total cycles" in out
+    d = json.loads(f.read_text())
+    assert d["total_cycles"] > 512 * 512 * 512 // (32 * 32 * 2)
+    assert d["config_hash"] and d["version"] and d["seed"] == 0
+
+
+def test_run_model_compare_dense(capsys, tmp_path):
+    f = tmp_path / "r.json"
+    code, out, err = _run(capsys, "run", "sat", "--model", "resnet18", "--batch", "2",
+                          "--sparsity", "2:8", "--compare-dense", "--json", str(f))
+    assert code == 0, err
+    assert "speedup vs dense" in out
+    d = json.loads(f.read_text())
+    assert 1.0 < d["metrics"]["speedup_vs_dense"] <= 2.0
+
+
+def test_schedule_json_round_trip(capsys, tmp_path):
+    f = tmp_path / "s.json"
+    code, out, err = _run(capsys, "schedule", "--model", "resnet18", "--batch", "4", "--sparsity",
+                          "2:8", "--json", str(f))
+    assert code == 0, err
+    s = Schedule.from_json(f.read_text())
+    assert len(s.plans) == len(out.strip().splitlines()) - 1
+    assert json.loads(s.to_json()) == json.loads(f.read_text())
+
+
+def test_workloads_layers(capsys):
+    code, out, err = _run(capsys, "workloads", "layers", "resnet50", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert rows[0]["name"] == "conv1"
+    code, out, err = _run(capsys, "workloads", "layers", "vit_b_16")
+    assert code == 0 and "86,567,656 parameters" in out
+
+
+BAD = [
+    (["run", "sat", "--model", "resnet18", "--sparsity", "0:4"], "N must be >= 1"),
+    (["run", "sat", "--model", "resnet18", "--sparsity", "5:4"], "N must be <= M"),
+    (["run", "sat", "--model", "resnet18", "--sparsity", "banana"], "sparsity"),
+    (["run", "sat", "--gemm", "512,510,512", "--sparsity", "2:8"], "does not divide"),
+    (["run", "sat", "--model", "alexnet"], "unknown"),
+    (["run", "sat", "--model", "resnet18", "--batch", "0"], "batch"),
+    (["run", "sat", "--gemm", "0,8,8"], "M must be >= 1"),
+    (["run", "sat", "--gemm", "8,8"], "three integers"),
+    (["run", "sat", "--gemm", "64,64,64", "--rows", "0"], "array.rows"),
+    (["run", "sat", "--gemm", "64,64,64", "--set", "buffers.act_bytes=64"], "cannot fit"),
+    (["run", "sat", "--gemm", "64,64,64", "--set", "array.colour=3"], "unknown config field"),
+    (["run", "sat", "--gemm", "64,64,64", "--config", "/nonexistent.yaml"], "not found"),
+    (["run", "sat"], "required"),
+    (["workloads", "layers", "nope"], "unknown"),
+]
+
+
+@pytest.mark.parametrize("argv,match", BAD, ids=[" ".join(a[2:5]) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2(capsys, argv, match):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert match in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text,match", [
+    ("kind: sat\nversion: 1\n  bad: [", "malformed YAML"),
+    ("kind: sat\nversion: 1\nname: x\n", "clock_hz: Field required"),
+    ("- 1\n- 2\n", "expected a mapping"),
+    ("kind: warp\n", "kind"),
+])
+def test_bad_config_files(capsys, tmp_path, text, match):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    code, out, err = _run(capsys, "run", "sat", "--gemm", "64,64,64", "--config", str(f))
+    assert code == 2 and match in err and err.count("\n") == 1, err
+    assert str(f) in err
+
+
+def test_unknown_yaml_key_names_the_path(capsys, tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    base = yaml.safe_load(Path("configs/sat.yaml").read_text())
+    base["array"]["colour"] = "blue"
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(base))
+    code, out, err = _run(capsys, "run", "sat", "--gemm", "64,64,64", "--config", str(f))
+    assert code == 2 and "array.colour: unknown key" in err
+
+
+def test_missing_energy_entry_is_an_error(capsys, tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    table = yaml.safe_load(Path("configs/energy/horowitz_45nm.yaml").read_text())
+    del table["entries"]["fp16_mul"]
+    t = tmp_path / "e.yaml"
+    t.write_text(yaml.safe_dump(table))
+    base = yaml.safe_load(Path("configs/sat.yaml").read_text())
+    base["energy_table"] = str(t)
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump(base))
+    code, out, err = _run(capsys, "run", "sat", "--gemm", "64,64,64", "--config", str(f))
+    assert code == 2 and "fp16_mul" in err
