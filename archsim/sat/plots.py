@@ -15,6 +15,26 @@ import numpy as np  # noqa: E402
 
 __all__ = ["speedup_bars", "energy_breakdown", "time_breakdown"]
 
+
+def _group_positions(models, sparsities):
+    xs, pos = [], 0.0
+    for _m in models:
+        for _s in sparsities:
+            xs.append(pos)
+            pos += 1
+        pos += 0.6
+    return np.array(xs)
+
+
+def _group_labels(ax, xs, models, sparsities) -> None:
+    """Sparsity under each bar, the model name centred under its group."""
+    ax.set_xticks(xs, [s for _m in models for s in sparsities], fontsize=6, rotation=90)
+    k = len(sparsities)
+    for i, m in enumerate(models):
+        centre = xs[i * k: (i + 1) * k].mean()
+        ax.annotate(m, (centre, 0), xycoords=("data", "axes fraction"), xytext=(0, -30),
+                    textcoords="offset points", ha="center", va="top", fontsize=7)
+
 _RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
        "xtick.labelsize": 7, "ytick.labelsize": 7, "savefig.dpi": 200}
 
@@ -38,8 +58,10 @@ def speedup_bars(rows: list[dict], models: list[str], sparsities: list[str], pat
         ax.axhline(1.0, color="k", linewidth=0.6)
         ax.set_xticks(x, models)
         ax.set_ylabel("training speed-up over dense (×)")
-        ax.set_title("N:M BDWP training speed-up per iteration (dotted: compute bound 3/(1+2N/M))")
-        ax.legend(title="N:M", ncols=len(sparsities), loc="upper left", frameon=False)
+        ax.set_ylim(0, 2.75)
+        ax.legend(ncols=len(sparsities) + 1, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  frameon=False, title="N:M BDWP (dotted: compute bound 3/(1+2N/M))",
+                  title_fontsize=7)
         ax.grid(axis="y", linewidth=0.3)
         fig.tight_layout()
         fig.savefig(path)
@@ -50,28 +72,17 @@ def energy_breakdown(results: dict, models: list[str], sparsities: list[str], pa
     """Stacked bars: energy per component (mJ) per model and N:M."""
     comps = sorted({c for r in results.values() for c in r.energy_pj})
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.0, 2.8))
-        labels, bottoms = [], None
-        xs = []
-        pos = 0.0
-        for m in models:
-            for s in sparsities:
-                xs.append(pos)
-                labels.append(f"{m}\n{s}")
-                pos += 1
-            pos += 0.6
-        xs = np.array(xs)
+        fig, ax = plt.subplots(figsize=(7.0, 3.0))
+        xs = _group_positions(models, sparsities)
         bottom = np.zeros(len(xs))
         for c in comps:
             vals = np.array([results[(m, s)].energy_pj.get(c, 0.0) / 1e9
                              for m in models for s in sparsities])
             ax.bar(xs, vals, 0.8, bottom=bottom, label=c)
             bottom += vals
-        del bottoms
-        ax.set_xticks(xs, labels, fontsize=5.5)
+        _group_labels(ax, xs, models, sparsities)
         ax.set_ylabel("energy per training iteration (mJ)")
-        ax.set_title("Energy breakdown per component")
-        ax.legend(ncols=len(comps), loc="upper left", frameon=False)
+        ax.legend(ncols=len(comps), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         ax.grid(axis="y", linewidth=0.3)
         fig.tight_layout()
         fig.savefig(path)
@@ -82,15 +93,7 @@ def time_breakdown(rows: list[dict], models: list[str], sparsities: list[str], p
     """Stacked bars: cycles per training pass (FF, BP, WU, drain), normalised to dense."""
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.0, 2.6))
-        xs, labels = [], []
-        pos = 0.0
-        for m in models:
-            for s in sparsities:
-                xs.append(pos)
-                labels.append(f"{m}\n{s}")
-                pos += 1
-            pos += 0.6
-        xs = np.array(xs)
+        xs = _group_positions(models, sparsities)
         bottom = np.zeros(len(xs))
         dense = {m: next(r["cycles"] for r in rows if r["model"] == m and r["sparsity"] == "dense")
                  for m in models}
@@ -99,10 +102,11 @@ def time_breakdown(rows: list[dict], models: list[str], sparsities: list[str], p
                              / dense[m] for m in models for s in sparsities])
             ax.bar(xs, vals, 0.8, bottom=bottom, label=phase)
             bottom += vals
-        ax.set_xticks(xs, labels, fontsize=5.5)
+        _group_labels(ax, xs, models, sparsities)
         ax.set_ylabel("cycles / dense cycles")
-        ax.set_title("Where the time goes: cycles per training pass")
-        ax.legend(ncols=4, loc="upper right", frameon=False)
+        ax.set_ylim(0, 1.05)
+        ax.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False,
+                  title="cycles per training pass, relative to dense", title_fontsize=7)
         ax.grid(axis="y", linewidth=0.3)
         fig.tight_layout()
         fig.savefig(path)
