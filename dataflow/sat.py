@@ -458,11 +458,11 @@ def _plan_gemm(
                         cands.append((cyc, steps, dram, df, order, mb, kb, nb))
     best = None
     if cands:
-        # Within 0.5% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM
+        # Within 1% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM
         # bytes: the estimates cannot resolve smaller differences, and fewer blocks mean fewer
         # DMA descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
         floor = min(c[0] for c in cands)
-        near = [c for c in cands if c[0] <= floor * 1.005]
+        near = [c for c in cands if c[0] <= floor * 1.01]
         c = min(near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
         best = (None, c[3], c[4], c[5], c[6], c[7], c[0], c[2])
     if best is None:

@@ -77,13 +77,18 @@ class _Server:
         self.free_at = 0.0
         self.stats = stats
 
-    def reserve(self, duration: float, extra: float = 0.0) -> simpy.Event:
-        """Event firing ``extra`` cycles after this request's service ends."""
+    def reserve(self, duration: float, extra: float = 0.0, *, at: float | None = None) -> simpy.Event:
+        """Event firing ``extra`` cycles after this request's service ends.
+
+        ``at`` (>= now): the request is ready only then (e.g. after the array's drain), so the
+        service starts at ``max(at, free)``; requests still queue in the order they are made.
+        """
         now = self.env.now
-        start = max(now, self.free_at)
+        ready = now if at is None else at
+        start = max(ready, self.free_at)
         self.free_at = start + duration
         self.stats.busy[self.name] += duration
-        self.stats.stall[f"{self.name}_queue"] += start - now
+        self.stats.stall[f"{self.name}_queue"] += start - ready
         return self.env.timeout(self.free_at + extra - now)
 
 
@@ -95,14 +100,15 @@ class _Dram(_Server):
         self.bw = cfg.dram_bytes_per_cycle
         self.latency = cfg.dram.latency_cycles
 
-    def transfer(self, nbytes: float, direction: str, who: str) -> simpy.Event:
+    def transfer(self, nbytes: float, direction: str, who: str, *,
+                 at: float | None = None) -> simpy.Event:
         """Event that fires when ``nbytes`` (``direction`` = read|write) have moved for ``who``:
         ``nbytes / bandwidth`` cycles after the transfers queued before it, plus the latency."""
         st = self.stats
         st.bytes[f"dram_{direction}"] += nbytes
         st.bytes[f"dram_{direction}.{who}"] += nbytes
         st.actions["dram"]["dram_byte"] += nbytes
-        return self.reserve(nbytes / self.bw, self.latency)
+        return self.reserve(nbytes / self.bw, self.latency, at=at)
 
 
 class SatModel:
@@ -275,20 +281,18 @@ class SatModel:
             self.gemm_done[gi].succeed()
 
     def _store(self, plan: GemmPlan, s: Step, drain: float):
+        """Drain the array, post-process (vector unit or weight update), write back."""
         env = self.env
         st = self.stats
+        ready = env.now + drain  # the block's last output leaves the array
         if plan.pass_ == "WU":
-            if drain > 0:
-                yield env.timeout(drain)
-            yield from self._weight_update(plan, s.out_elements)
+            yield from self._weight_update(plan, s.out_elements, ready)
         else:
             vu = self.cfg.vector_unit
             if vu.ops_per_element:
                 ops = s.out_elements * vu.ops_per_element
                 st.actions["vector_unit"]["fp16_add"] += ops
-                if drain > 0:
-                    yield env.timeout(drain)
-                yield self.vector.reserve(ops / vu.lanes)
+                yield self.vector.reserve(ops / vu.lanes, at=ready)
             elif drain > 0:
                 yield env.timeout(drain)
             st.actions["buffers"]["sram_byte"] += s.store_bytes
@@ -297,13 +301,15 @@ class SatModel:
         self.pending_stores[plan.index] -= 1
         self._maybe_done(plan.index)
 
-    def _weight_update(self, plan: GemmPlan, params: int):
-        """SGD with momentum on one block of dW, then next iteration's working weights."""
+    def _weight_update(self, plan: GemmPlan, params: int, ready: float):
+        """SGD with momentum on one block of dW (available at ``ready``), then next
+        iteration's working weights."""
         st = self.stats
         cfg = self.cfg
         wu = cfg.weight_update
         master = params * wu.master_bytes_per_param
-        yield self.dram.transfer(master, "read", "master") & self.wu_unit.reserve(params / wu.lanes)
+        yield (self.dram.transfer(master, "read", "master", at=ready)
+               & self.wu_unit.reserve(params / wu.lanes, at=ready))
         st.actions["weight_update"]["fp32_mul"] += 2 * params
         st.actions["weight_update"]["fp32_add"] += 2 * params
         writes = [self.dram.transfer(master, "write", "master")]
