@@ -45,6 +45,19 @@ def test_schedule_json_round_trip(capsys, tmp_path):
     assert json.loads(s.to_json()) == json.loads(f.read_text())
 
 
+def test_schedule_replays_into_the_simulator(capsys, tmp_path):
+    f = tmp_path / "s.json"
+    assert main(["schedule", "--gemm", "256,512,128", "--sparsity", "2:8", "--json", str(f)]) == 0
+    r1, r2 = tmp_path / "r1.json", tmp_path / "r2.json"
+    assert main(["run", "sat", "--gemm", "256,512,128", "--sparsity", "2:8", "--json", str(r1)]) == 0
+    assert main(["run", "sat", "--schedule", str(f), "--json", str(r2)]) == 0
+    a, b = json.loads(r1.read_text()), json.loads(r2.read_text())
+    assert a["total_cycles"] == b["total_cycles"] and a["energy_pj"] == b["energy_pj"]
+    capsys.readouterr()
+    code = main(["run", "sat", "--schedule", str(f), "--rows", "16"])
+    assert code == 2 and "another array" in capsys.readouterr().err
+
+
 def test_workloads_layers(capsys):
     code, out, err = _run(capsys, "workloads", "layers", "resnet50", "--json")
     assert code == 0, err

@@ -13,11 +13,14 @@ from workloads.errors import InputError
 __all__ = ["register_run", "register"]
 
 
-def _add_workload_args(p: argparse.ArgumentParser) -> None:
+def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="model from the zoo (resnet18, resnet50, vgg16, vit_b_16, "
                                      "bert_base, gpt2)")
     src.add_argument("--gemm", metavar="M,K,N", help="a single GEMM out[M,N] = A[M,K]·B[K,N]")
+    if replay:
+        src.add_argument("--schedule", metavar="FILE",
+                         help="replay a schedule saved by `archsim schedule --json`")
     p.add_argument("--batch", type=int, default=32, help="batch size (models; default 32)")
     p.add_argument("--sparsity", default="dense", help="N:M ratio such as 2:8, or 'dense'")
     p.add_argument("--dataflow", choices=["auto", "ws", "os"], default=None,
@@ -98,6 +101,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from archsim.sat.run import simulate_sat
 
     cfg = _config(args)
+    if getattr(args, "schedule", None):
+        return _replay(cfg, args)
     w = _workload(args)
     r = simulate_sat(cfg, w, seed=args.seed)
     dense = None
@@ -110,6 +115,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         r = replace(r, metrics=metrics)
     print(summary_text(r, dense))
+    if args.json:
+        _write(args.json, r.to_json(indent=2))
+    return 0
+
+
+def _replay(cfg, args: argparse.Namespace) -> int:
+    from archsim.sat.run import run_schedule
+    from dataflow.sat import Schedule
+
+    if args.compare_dense:
+        raise InputError("--compare-dense: not available with --schedule (a schedule has one N:M)")
+    try:
+        text = Path(args.schedule).read_text()
+    except OSError as exc:
+        raise InputError(f"{args.schedule}: cannot read schedule ({exc.strerror})") from None
+    sched = Schedule.from_json(text)
+    if sched.array != cfg.array_shape or sched.memory != cfg.memory_shape:
+        raise InputError(f"{args.schedule}: the schedule was made for another array or memory "
+                         f"shape than the config's (array {sched.array} vs {cfg.array_shape})")
+    r = run_schedule(cfg, sched, seed=args.seed)
+    print(summary_text(r))
     if args.json:
         _write(args.json, r.to_json(indent=2))
     return 0
@@ -171,7 +197,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def register_run(run_sub) -> None:
     p = run_sub.add_parser("sat", help="simulate SAT-style N:M sparse training (or one GEMM)")
-    _add_workload_args(p)
+    _add_workload_args(p, replay=True)
     p.add_argument("--compare-dense", action="store_true",
                    help="also run the dense baseline and report the speedup")
     p.add_argument("--seed", type=int, default=0, help="recorded in the result (default 0)")
