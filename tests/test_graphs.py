@@ -169,9 +169,34 @@ def test_rmat_shape_and_edge_count():
     assert a.has_canonical_format and a.dtype == np.float64
     assert a.sum() == 16 * 256  # duplicates kept as multiplicities
     assert a.nnz <= 16 * 256
-    # Skewed: the first rows (quadrant a) carry far more edges than the last.
-    deg = np.diff(a.indptr)
+    # Skewed: without the Graph500 relabelling the first rows (quadrant a) carry far more
+    # edges than the last.
+    deg = np.diff(rmat(8, seed=42, permute=False).indptr)
     assert deg[:16].sum() > 5 * deg[-16:].sum()
+
+
+def test_rmat_permutation_relabels_vertices():
+    for kw in ({}, {"values": "uniform"}, {"duplicates": False, "self_loops": False}):
+        p = rmat(9, seed=7, **kw)
+        q = rmat(9, seed=7, permute=False, **kw)
+        assert p.has_canonical_format and p.nnz == q.nnz and p.sum() == pytest.approx(q.sum())
+        # degree multisets (out and in) and the value multiset are unchanged
+        for m in (lambda x: np.diff(x.indptr), lambda x: np.diff(sp.csc_array(x).indptr)):
+            assert np.array_equal(np.sort(m(p)), np.sort(m(q)))
+        assert np.array_equal(np.sort(p.data), np.sort(q.data))
+        assert p.diagonal().sum() == pytest.approx(q.diagonal().sum())  # self-loops stay self-loops
+    # the permuted graph is P·A·Pᵀ: recover the relabelling from the seed's generator state
+    perm = np.random.default_rng(7).spawn(1)[0].permutation(2**9)
+    for kw in ({}, {"values": "uniform"}):
+        p, q = rmat(9, seed=7, **kw), rmat(9, seed=7, permute=False, **kw)
+        assert same(sp.csr_array(p[perm][:, perm]), q)  # p[perm[i], perm[j]] == q[i, j]
+    p = rmat(9, seed=7)
+    # deterministic per seed; hubs no longer sit at the lowest ids
+    assert same(rmat(9, seed=7), p) and not same(rmat(9, seed=8), p)
+    deg = np.diff(p.indptr)
+    assert deg[:32].sum() < 3 * deg[-32:].sum()
+    with pytest.raises(InputError, match="permute"):
+        rmat(4, seed=0, permute="yes")
 
 
 def test_rmat_is_deterministic_per_seed():

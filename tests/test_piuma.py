@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -118,6 +116,56 @@ def test_single_row_and_empty_rows():
         assert C.nnz == 0
 
 
+def test_outputs_that_sum_to_zero_are_merged_but_not_written():
+    # C[0,0] = 1·1 + (-1)·1 = 0 cancels; B holds an explicitly stored zero (zenios has many)
+    A = sp.csr_array(np.array([[1.0, -1.0, 0.0], [0.0, 2.0, 1.0]]))
+    B = sp.csr_array((np.array([1.0, 1.0, 3.0, 0.0]), np.array([0, 0, 1, 2]), np.array([0, 1, 3, 4])), shape=(3, 3))
+    for df in SPGEMM_DATAFLOWS:
+        prog, C = build_spgemm(A, B, df, SHAPE)
+        _check_equal(C, A, B, False)
+        assert C.nnz == 3 and prog.stats["outputs_structural"] == 5, (df, C.nnz, prog.stats)
+        c0, nc = prog.layout["C.idx"]
+        w = (prog.run_kind == 1) & (prog.run_addr >= c0) & (prog.run_addr < c0 + max(nc, 1))
+        assert int(prog.run_len[w].sum()) == C.nnz  # only nonzeros are written
+
+
+def test_cache_sees_threads_interleaved_round_robin(small_cfg):
+    # two threads of one pipeline each read one line twice; the lines map to the same set of
+    # the direct-mapped cache, so round-robin interleaving (A B A B) leaves no hit, where a
+    # thread-after-thread order (A A B B) would give two
+    from archsim.piuma.fabric import task_demands
+    from dataflow.piuma.program import CACHED, READ
+
+    sets = small_cfg.cache.bytes_per_pipeline // small_cfg.cache.line_bytes
+    wpl = small_cfg.cache.line_bytes // 8
+    z = np.zeros(2, np.int64)
+    prog = Program(
+        kernel="t", dataflow="t", phases=("p",), phase=z, weight=np.ones(2, np.int64), run_ptr=np.array([0, 2, 4]),
+        run_addr=np.array([0, 1, sets * wpl, sets * wpl + 1]), run_len=np.ones(4, np.int64),
+        run_kind=np.full(4, READ, np.uint8), run_mode=np.full(4, CACHED, np.uint8), instr=z, sp_reads=z, sp_writes=z,
+        sp_atomics=z, dma_cmds=z, sp_atomic_banks=np.zeros((2, small_cfg.sp_banks), np.int64), layout={"x": (0, sets * wpl + 8)},
+    )
+    a = partition(np.arange(2), prog.weight, small_cfg.threads, "cyclic")
+    assert a.thread_tasks(0).tolist() == [0] and a.thread_tasks(1).tolist() == [1]
+    assert task_demands(prog, small_cfg, a).cache_hits.sum() == 0
+    # on one thread the second access of each line hits
+    b = partition(np.arange(2), prog.weight, 1, "cyclic")
+    assert task_demands(prog, small_cfg, b).cache_hits.sum() == 2
+
+
+def test_rmat_permute_key(small_cfg, capsys):
+    wl = {"kernel": "spmv", "dataflow": "base", "rmat_scale": 7}
+    a = run_piuma(small_cfg, wl, seed=2)[0]
+    b = run_piuma(small_cfg, {**wl, "rmat_permute": False}, seed=2)[0]
+    assert a.workload == "spmv:rmat-s7-ef16" and b.workload == "spmv:rmat-s7-ef16-noperm"
+    with pytest.raises(InputError, match="rmat_permute"):
+        run_piuma(small_cfg, {**wl, "rmat_permute": "no"})
+    from archsim.cli import main
+
+    assert main(["run", "piuma", "--kernel", "spmv", "--rmat-scale", "6", "--rmat-no-permute", "--cores", "2"]) == 0
+    assert "noperm" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("mode", PARTITIONS)
 def test_partitions_cover_every_task_once(mode):
     rng = np.random.default_rng(0)
@@ -164,19 +212,7 @@ def test_contention_comes_from_simulation(small_cfg):
 
 
 @pytest.fixture
-def cli_main(monkeypatch):
-    """`archsim.cli.main`, with sub-command hooks of modules not yet present skipped."""
-    import archsim.sat_cli_hooks as hooks
-
-    def present(mod):
-        try:
-            importlib.import_module(mod)
-            return True
-        except ModuleNotFoundError:
-            return False
-
-    monkeypatch.setattr(hooks, "_RUN", [e for e in hooks._RUN if present(e[0])])
-    monkeypatch.setattr(hooks, "_TOP", [e for e in hooks._TOP if present(e[0])])
+def cli_main():
     from archsim.cli import main
 
     return main

@@ -18,6 +18,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dies", type=int, help="dies (override)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--partition", default="nnz", help="nnz | cyclic | dynamic")
+    p.add_argument("--rmat-no-permute", action="store_true", dest="rmat_no_permute",
+                   help="keep R-MAT's raw Kronecker vertex labels (hubs at the lowest ids) instead of Graph500's random relabelling")
 
 
 def _config(args):
@@ -32,11 +34,12 @@ def _config(args):
     return with_overrides(cfg, ov, where="--cores/--dies") if ov else cfg
 
 
-def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16):
+def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
     wl = {"kernel": kernel, "dataflow": dataflow, "partition": partition}
     if rmat_scale is not None:
         wl["rmat_scale"] = rmat_scale
         wl["rmat_edge_factor"] = edge_factor
+        wl["rmat_permute"] = permute
     else:
         wl["matrix"] = matrix
     return wl
@@ -60,7 +63,7 @@ def _run(args) -> int:
     if args.matrix is None and args.rmat_scale is None:
         raise InputError("--matrix or --rmat-scale is required")
     cfg = _config(args)
-    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor)
+    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
     res, out = run_piuma(cfg, wl, seed=args.seed)
     print(summary(res))
     if args.json:
@@ -107,7 +110,7 @@ def _compare(args) -> int:
     for kind, val in inputs:
         row = {"input": val if kind == "matrix" else f"rmat-s{val}"}
         for df in flows:
-            wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition)
+            wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition, permute=not args.rmat_no_permute)
             res, _ = run_piuma(cfg, wl, seed=args.seed)
             row[df] = res.total_cycles
             row[f"{df}:bw"] = res.metrics["bandwidth_fraction_of_peak"]
@@ -130,7 +133,7 @@ def _scaling(args) -> int:
     for spec in _parse_list(args.points):
         dies, _, cores = spec.partition("x") if "x" in spec else ("1", "", spec)
         c = with_overrides(cfg, {"dies": int(dies), "cores_per_die": int(cores)}, where="--points")
-        wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition)
+        wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
         res, _ = run_piuma(c, wl, seed=args.seed)
         points.append({"dies": int(dies), "cores": int(dies) * int(cores), "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
         print(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")

@@ -11,10 +11,13 @@
   latency (+ 2·die-link latency across dies).  Queueing is not in this number: it comes out
   of the simulated reservations (`archsim.piuma.model`).
 * **Caches.**  Contiguous cached runs are streams: line fills (``line_bytes / 8`` words of DRAM
-  traffic and one round trip per line touched), not retained.  Single-word cached reads
-  (random gathers) go through a direct-mapped cache per pipeline, simulated exactly over the
-  pipeline's access stream (its threads' tasks in static order; for dynamic partitioning the
-  cyclic order is used as a proxy).
+  traffic and one round trip per line touched), neither looked up nor retained.  Single-word
+  cached reads (random gathers) are looked up one by one in a direct-mapped cache per
+  pipeline (hit = the set still holds that line), over an access order fixed before the
+  simulation: the pipeline's threads interleaved round-robin, one access per thread per turn,
+  each thread's accesses in its static task order (for dynamic partitioning the cyclic
+  assignment stands in for the unknown order).  The hit/miss outcome is therefore decided per
+  access but does not depend on simulated timing; streams do not evict gathered lines.
 
 `task_demands` turns a `Program` into per-task arrays (controller slots, round trips per
 controller, DMA words, scratchpad bank cycles ...), all vectorised over runs, so the SimPy
@@ -151,12 +154,19 @@ def _cache_hits(prog: Program, cfg: PiumaConfig, run_task: np.ndarray, mask: np.
     owner = np.zeros(prog.n_tasks, np.int64)
     owner[tasks] = owner_of_pos
     t = run_task[idx]
-    pipe = _pipeline_of_thread(cfg, owner[t])
+    thr = owner[t]
+    pipe = _pipeline_of_thread(cfg, thr)
     wpl = cfg.cache.line_bytes // 8
     nsets = cfg.cache.bytes_per_pipeline // cfg.cache.line_bytes
     line = prog.run_addr[idx] // wpl
-    # stream order: pipeline, then task rank, then run order
-    order = np.lexsort((idx, rank[t], pipe))
+    # each thread's own access order: its tasks in rank order, runs in program order
+    own = np.lexsort((idx, rank[t], thr))
+    ts = thr[own]
+    first = np.r_[0, np.flatnonzero(ts[1:] != ts[:-1]) + 1]
+    ordinal = np.empty(idx.size, np.int64)
+    ordinal[own] = np.arange(idx.size) - np.repeat(first, np.diff(np.r_[first, idx.size]))
+    # the pipeline's stream: its threads interleaved round-robin, one access per thread per turn
+    order = np.lexsort((thr, ordinal, pipe))
     key = pipe[order] * nsets + line[order] % nsets
     o2 = np.argsort(key, kind="stable")
     k2, l2 = key[o2], line[order][o2]

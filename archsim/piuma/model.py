@@ -2,29 +2,51 @@
 
 What is simulated, and at what granularity
 ------------------------------------------
-* **Threads** (MTP threads and STPs, ``threads_per_core`` per core) are SimPy processes.  A
-  thread executes one task per event.  A thread has one outstanding memory operation at a
-  time, so a task's *dependence chain* is: Σ round trips × round-trip latency to the
-  controller they target (`Topology.latency`, mesh hops and die crossings included) +
-  scratchpad operations × scratchpad latency + its own instructions at the pipeline's issue
-  rate + one round trip per DMA command it waits for.  This is the task's unloaded duration.
-* **Shared resources**, each a server of fixed capacity per cycle, with a reservation calendar
-  (`Calendar`): every memory controller (8-byte access slots; a remote atomic holds
-  ``atomic_occupancy`` slots), every directed mesh link and die link (bytes), every scratchpad
-  bank (bank cycles; an atomic holds ``sp_atomic_cycles``), every pipeline's issue port
-  (instructions; the round-robin sharing among its threads), every core's DMA engine
-  (requests; capacity ``min(requests_per_cycle, max_outstanding / latency)`` by Little's law).
-* A task started at cycle ``t`` spreads its demand on each resource evenly over its duration
-  and takes what the calendar has left in each bucket of ``bucket_cycles`` after the tasks
-  that reserved earlier (first come, first served at bucket granularity).  Its end is the
-  latest of its chain and the moment each resource has served its whole demand.  This is
-  done twice: a trial at the unloaded rate finds the bottleneck, then the demand is committed
-  at the slowed rate, so a task held up by one resource does not hog the others.  Contention
-  on controllers, links, banks and issue ports therefore comes out of the simulation: a
-  resource's busy buckets are visible to every later task.
-* **Not modelled**: queueing delay added to latency below saturation (a loaded controller
-  stretches tasks only when its bandwidth runs out); DRAM banks/rows; instruction caches;
-  the order of operations inside a task (its demands are spread evenly over it).
+* **Events.**  Threads (MTP threads and STPs, ``threads_per_core`` per core) are SimPy
+  processes; one SimPy event is one *task* of one thread (a row, a chunk of rows or of
+  products, about ``work / (threads · tasks_per_thread)``; see `dataflow.piuma`).  Events are
+  not per memory operation: the operations of a task are batched into one event, as below.
+* **Operations are counted and costed one by one.**  Within a task every memory operation of
+  the program is accounted individually (`archsim.piuma.fabric.task_demands`): each 8-byte
+  load, store or remote atomic, each cache-line fill of a cached stream, each word a DMA
+  command gathers, goes to the controller that owns its address, occupies that controller for
+  one 8-byte access slot (``atomic_occupancy`` slots for an atomic), moves ``request_bytes``
+  over every mesh/die link of its XY route out and back, and, when the thread waits for it,
+  adds the round-trip latency *from the thread's core to that controller* (DRAM latency + 2 ×
+  hops × hop latency, + die crossings).  Each scratchpad operation of the task is one bank
+  access (an atomic holds its key's home bank for ``sp_atomic_cycles``; reads and writes are
+  spread over the banks) and adds ``sp_latency_cycles`` to the thread's chain.  Each
+  instruction takes one issue slot of the thread's pipeline.  Each DMA command (descriptor)
+  makes the thread wait one round trip; each gathered word is one request to the core's DMA
+  engine.
+* **A task's unloaded duration** is its *dependence chain*: one outstanding memory operation
+  per thread, so Σ of the latencies of its loads, atomics and line fills (posted writes and
+  DMA words add none) + scratchpad operations × scratchpad latency + instructions / issue
+  rate + one round trip per DMA command (+ one for the work-queue fetch-and-add under dynamic
+  partitioning).
+* **Shared resources**, each a server of fixed capacity per cycle with a reservation calendar
+  (`Calendar`): every memory controller (8-byte access slots per cycle), every directed mesh
+  link and die link (bytes per cycle), every scratchpad bank (bank cycles), every pipeline's
+  issue port (instructions per cycle; round-robin sharing among its threads), every core's DMA
+  engine (requests per cycle, ``min(requests_per_cycle, max_outstanding / latency)`` by
+  Little's law).
+* **Contention.**  When a task starts at cycle ``t``, the demand of its operations on each
+  resource is spread evenly over its duration and takes what that resource's calendar has left
+  in each bucket of ``bucket_cycles``, after the tasks that started earlier (first come, first
+  served in order of task start, at bucket granularity).  The task ends at the later of its
+  chain and the moment every resource has served its whole demand.  This is done twice: a trial
+  at the unloaded rate finds the bottleneck, then the demand is committed at the slowed rate,
+  so a task held up by one resource does not hog the others.  Contention on controllers,
+  links, banks and issue ports therefore comes out of the simulation: a resource's reserved
+  buckets slow every later task that needs it (hot controllers, hot links and hot banks
+  included), and nothing is a closed-form formula of totals.
+* **Simplified / not modelled**: the order of the operations inside a task (their demands are
+  spread evenly over it; this is the batching); queueing delay added to latency below
+  saturation (a loaded controller stretches tasks only when its bandwidth runs out, not by
+  M/D/1-style waiting); DRAM banks, rows and refresh; instruction caches; cache hits are
+  decided before the simulation (see `archsim.piuma.fabric`); the ``sp_bank_conflicts``
+  counter is the number of atomics above an even spread over the banks (per task), whereas
+  the time lost to hot banks (``sp_bank_stall_cycles``) comes from the calendars.
 """
 
 from __future__ import annotations
@@ -249,6 +271,8 @@ def simulate_program(
         thread_busy_cycles=stats["busy"],
         resource_busy={
             "dram_controllers": rb(r_ctrl),
+            "dram_controller_max": float(busy[r_ctrl].max()),
+            "mesh_link_max": float(busy[r_link[~die_link]].max()) if L and (~die_link).any() else 0.0,
             "pipelines_issue": rb(r_pipe),
             "sp_banks": rb(r_bank),
             "mesh_links": rb(r_link[~die_link]) if L else 0.0,

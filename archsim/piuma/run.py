@@ -6,7 +6,9 @@ Workload keys (unknown keys are an `InputError`):
 * ``dataflow``: ``rowwise-hash`` | ``inner`` | ``outer`` for SpGEMM; ``base`` | ``cached`` |
   ``dma`` | ``cache-all`` for SpMV (defaults: ``rowwise-hash`` / ``dma``)
 * ``matrix``: a bundled name (`workloads.graphs.bundled_names`) or a Matrix Market path; or
-  ``rmat_scale`` (+ ``rmat_edge_factor``, default 16), generated with the run's seed
+  ``rmat_scale`` (+ ``rmat_edge_factor``, default 16; ``rmat_permute``, default ``True``:
+  Graph500's random relabelling of the vertices, ``False`` keeps the raw Kronecker labels with
+  the hubs at the lowest ids), generated with the run's seed
 * ``matrix_b``: optional second operand for SpGEMM
 * ``partition``: ``nnz`` (default) | ``cyclic`` | ``dynamic``
 * ``task_nnz``: SpMV nonzeros per task (default 0 = automatic)
@@ -41,7 +43,7 @@ from workloads.errors import InputError
 __all__ = ["simulate_piuma", "run_piuma", "load_workload_matrix", "KERNELS"]
 
 KERNELS = ("spgemm", "spmv")
-_KEYS = {"kernel", "dataflow", "matrix", "matrix_b", "rmat_scale", "rmat_edge_factor", "partition", "task_nnz"}
+_KEYS = {"kernel", "dataflow", "matrix", "matrix_b", "rmat_scale", "rmat_edge_factor", "rmat_permute", "partition", "task_nnz"}
 
 
 def load_workload_matrix(workload: dict[str, Any], seed: int):
@@ -55,7 +57,10 @@ def load_workload_matrix(workload: dict[str, Any], seed: int):
         ef = workload.get("rmat_edge_factor", 16)
         if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 24:
             raise InputError(f"workload.rmat_scale: expected an int in 1..24, got {scale!r}")
-        return rmat(scale, ef, seed=seed), f"rmat-s{scale}-ef{ef}"
+        permute = workload.get("rmat_permute", True)
+        if not isinstance(permute, bool):
+            raise InputError(f"workload.rmat_permute: expected true or false, got {permute!r}")
+        return rmat(scale, ef, seed=seed, permute=permute), f"rmat-s{scale}-ef{ef}" + ("" if permute else "-noperm")
     if workload.get("matrix") is None:
         raise InputError("workload: matrix or rmat_scale is required")
     name = str(workload["matrix"])
@@ -117,9 +122,10 @@ def run_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0):
     topo = Topology.build(cfg)
     dem = task_demands(prog, cfg, whole)
     wall1 = time.perf_counter()
+    wall_demands = wall1 - wall0 - wall_schedule
     sim = simulate_program(prog, cfg, assignments, dem, topo)
     wall_sim = time.perf_counter() - wall1
-    return _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedule, wall_sim), out
+    return _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedule, wall_sim, wall_demands), out
 
 
 def simulate_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0) -> RunResult:
@@ -127,7 +133,7 @@ def simulate_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0)
     return run_piuma(cfg, workload, seed=seed)[0]
 
 
-def _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedule, wall_sim) -> RunResult:
+def _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedule, wall_sim, wall_demands=0.0) -> RunResult:
     total = max(int(np.ceil(sim.total_cycles)), 1)
     read_words = float(dem.read_words.sum())
     write_words = float(dem.write_words.sum())
@@ -154,6 +160,8 @@ def _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedu
     per_unit = lambda key, n: int(sim.resource_busy[key] / max(n, 1))  # noqa: E731
     busy = {
         "dram_controller_avg": per_unit("dram_controllers", res["controllers"]),
+        "dram_controller_max": int(sim.resource_busy["dram_controller_max"]),
+        "mesh_link_max": int(sim.resource_busy["mesh_link_max"]),
         "pipeline_issue_avg": per_unit("pipelines_issue", res["pipelines"]),
         "sp_bank_avg": per_unit("sp_banks", res["banks"]),
         "mesh_link_avg": per_unit("mesh_links", res["mesh_links"]),
@@ -180,8 +188,9 @@ def _result(cfg, prog, dem, sim, name, kernel, dataflow, part, seed, wall_schedu
         "tasks": float(prog.n_tasks),
         "sim_events": float(sim.events),
         "bucket_cycles": float(sim.extra["bucket_cycles"]),
-        "wall_schedule_s": wall_schedule,
-        "wall_sim_s": wall_sim,
+        "wall_schedule_s": wall_schedule,  # load/generate the matrix, numeric output, program
+        "wall_demands_s": wall_demands,  # partition + per-task demands (archsim.piuma.fabric)
+        "wall_sim_s": wall_sim,  # SimPy
         "events_per_s": sim.events / max(wall_sim, 1e-9),
     }
     for k, v in prog.stats.items():

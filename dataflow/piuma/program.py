@@ -1,8 +1,11 @@
 """Per-thread programs for the PIUMA-like fabric, as plain data (struct of arrays).
 
-A `Program` is the schedule of one sparse kernel.  Its unit of work is a **task** (a row of A,
-a column of A in the outer product's multiply phase, a block of rows for SpMV).  A task is a
-sequence of memory operations at 8-byte-word granularity, stored compactly as **runs**: a run
+A `Program` is the schedule of one sparse kernel.  Its unit of work is a **task**: a chunk of
+the kernel's work items (pieces of rows of A, of columns of A in the outer product's multiply
+phase, of nonzeros for SpMV; see the builders), sized so that each thread gets about
+``tasks_per_thread`` of them.  A task is the simulator's unit of scheduling (one SimPy event),
+and it is a sequence of memory operations at 8-byte-word granularity, stored compactly as
+**runs**: a run
 is ``len`` consecutive 8-byte words starting at word address ``addr`` of the global address
 space, all accessed the same way (``kind``: read / write / remote atomic; ``mode``: uncached
 8-byte accesses, through the pipeline's cache, or by the core's DMA engine).  A random gather

@@ -4,27 +4,41 @@ Matrices are CSR (indices and values 8-byte words, row pointers 8-byte words).  
 returns a `Program` (tasks of runs of 8-byte accesses, see `dataflow.piuma.program`) plus the
 numeric C (`dataflow.piuma.numeric`).  Costs in instructions are `SpgemmCosts` fields.
 
-* **rowwise-hash** (SMASH-style Gustavson): one task per row ``i`` of A.  The thread reads
-  ``A[i, :]`` then, for every ``k`` in it, ``B[k, :]`` (pointers uncached, index/value streams
-  through the cache as line fills), and adds each product into a hash table in the core's
-  scratchpad with one scratchpad atomic (linear probing; extra probes are scratchpad reads,
-  Knuth's expected count at the table's load factor).  The table has ``next_pow2(flops_i /
-  load_factor)`` slots of 16 bytes; when that exceeds the thread's share of the scratchpad the
-  row is processed in column-range passes, each re-reading ``A[i, :]`` and its B rows.  Then
-  the table is scanned and cleared and ``C[i, :]`` is written (write-combined stream).  The
-  bank of a product's atomic is the bank of its key's home slot (a mixing hash of ``j``), so
-  hot columns make hot banks.
-* **inner**: one task per row ``i``.  ``A[i, :]`` is copied into the scratchpad once; for every
-  output ``j`` of row ``i`` the thread streams column ``j`` of B (B held as CSC) and merges it
-  with ``A[i, :]``.  The candidate outputs are C's pattern, given to the baseline for free (a
-  generous inner product: without it every one of the ``n²`` pairs is merged).  Cost: every
-  column of B is fetched once per output in its column — the redundant fetches.
-* **outer**: phase ``multiply``: one task per ``k``; reads column ``k`` of A (CSC) and row ``k``
-  of B, reserves space in each output row's partial-product list with a remote atomic
-  fetch-and-add at the controller owning the row's counter, writes the ``(j, value)`` partial
-  products there.  Phase ``merge`` (after a barrier): one task per row ``i``, streams its
-  partial products back and accumulates them in a scratchpad hash table exactly as row-wise,
-  then writes ``C[i, :]``.  Cost: 2 words written and read again per product.
+**Tasks** (the simulator's unit of scheduling, one SimPy event each) are chunks of the work
+items below, cut in item order to about ``work / (threads · tasks_per_thread)`` (clipped to
+``[min_task_work, max_task_work]``): a task may hold several short rows or part of a long one
+(a hub row is split over tasks; an item is never split).  Inside a task every memory access is
+listed individually (runs of consecutive words), so chunking only decides which thread does
+what and when, not how many accesses are made.
+
+* **rowwise-hash** (SMASH-style Gustavson): items are A's ``(i, k)`` entries; rows are assigned
+  to cores in contiguous product-balanced ranges and a task never spans two cores (the row's
+  hash table lives in that core's scratchpad).  For each piece of row ``i`` the thread reads
+  ``A[i, :]``'s piece then, for every ``k`` in it, ``B[k, :]`` (pointers uncached, index/value
+  streams through the cache as line fills), and adds each product into row ``i``'s hash table
+  with one scratchpad atomic (linear probing; extra probes are scratchpad reads, Knuth's
+  expected count at the table's load factor).  The table has ``next_pow2(min(flops_i, n_cols)
+  / load_factor)`` slots of 16 bytes; when that exceeds the core's table budget
+  (``scratchpad · table_fraction / rows_in_flight``) the row is processed in column-range
+  passes, each re-reading ``A[i, :]`` and its B rows.  The task holding the row's last entry
+  scans and clears the table and writes ``C[i, :]`` (write-combined stream; keys whose sum is
+  exactly 0 are skipped, so the table load counts structural outputs and the writes count C's
+  nonzeros).  The bank of a product's atomic is the bank of its key's home slot (a mixing hash
+  of ``j``), so hot columns make hot banks.
+* **inner**: items are the candidate outputs ``(i, j)``, weighted by their merge length.  For
+  each piece of row ``i`` the thread copies ``A[i, :]`` into the scratchpad once; for every
+  output ``j`` it streams column ``j`` of B (B held as CSC) and merges it with ``A[i, :]``.  The
+  candidate outputs are the structural pattern of A·B (C's pattern before exact zeros are
+  dropped), given to the baseline for free (a generous inner product: without it every one of
+  the ``n²`` pairs is merged); only nonzero outputs are written.  Cost: every column of B is
+  fetched once per output in its column — the redundant fetches.
+* **outer**: phase ``multiply``: items are A's CSC entries ``(k, i)``, grouped by ``k``; per
+  piece of column ``k`` the thread reads that piece of column ``k`` of A and row ``k`` of B,
+  reserves space in each output row's partial-product list with a remote atomic fetch-and-add
+  at the controller owning the row's counter, and writes the ``(j, value)`` partial products
+  there.  Phase ``merge`` (after a barrier): like row-wise, over A's ``(i, k)`` entries, each
+  streaming its partial-product segment back into the row's scratchpad hash table, then
+  ``C[i, :]`` is written.  Cost: 2 words written and read again per product.
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from dataflow.piuma.numeric import expand_ranges, spgemm_numeric
+from dataflow.piuma.numeric import spgemm_numeric
 from dataflow.piuma.program import (
     ATOMIC,
     CACHED,
@@ -123,11 +137,20 @@ def _hash_tables(flops: np.ndarray, nnz_out: np.ndarray, n_cols: int, shape: Fab
     return slots, passes, probes - 1.0, budget
 
 
-def _bank_hist_entries(A: sp.csr_array, B: sp.csr_array, banks: int) -> np.ndarray:
-    """(nnz(A), banks): home-slot banks of the products of every (i, k) entry of A."""
+def _bank_hist_rows(B: sp.csr_array, banks: int) -> np.ndarray:
+    """(rows of B, banks): home-slot banks of the products row ``k`` of B contributes."""
     b_rows = np.repeat(np.arange(B.shape[0], dtype=np.int64), np.diff(B.indptr))
     H = np.bincount(b_rows * banks + bank_of(B.indices, banks), minlength=B.shape[0] * banks)
-    return H.reshape(B.shape[0], banks)[A.indices]
+    return H.reshape(B.shape[0], banks)
+
+
+def _bank_hist_tasks(task_e: np.ndarray, k_e: np.ndarray, n_tasks: int, H: np.ndarray) -> np.ndarray:
+    """(n_tasks, banks): Σ over a task's (i, k) entries of row k's bank histogram, as a sparse
+    (task x k) count matrix times H (never an (entries x banks) array)."""
+    if task_e.size == 0:
+        return np.zeros((n_tasks, H.shape[1]), np.int64)
+    T = sp.csr_array((np.ones(task_e.size, np.int64), (task_e, k_e)), shape=(n_tasks, H.shape[0]))
+    return np.asarray(T @ H, dtype=np.int64)
 
 
 def _chunk(weight: np.ndarray, target: float, force: np.ndarray | None = None) -> np.ndarray:
@@ -210,19 +233,22 @@ def _group_first_last(task: np.ndarray, key: np.ndarray):
 
 
 def _hash_phase(
-    A, n_cols, flops_row, c_len, pair_len, banks_e, shape, costs, runs, acc, task_offset,
+    A, n_cols, flops_row, s_len, c_len, pair_len, bank_rows, shape, costs, runs, task_offset,
     read_entry, write_c, a_arrays: tuple[int, int, int],
 ):
     """Row-wise hash accumulation over A's (i, k) entries, chunked into tasks pinned to cores.
 
     ``read_entry(task, e)`` adds the runs that bring entry e's products (B row k, or its
-    partial products).  Returns (n_tasks, core of each task, weight of each task).
+    partial products).  ``s_len``: keys each row's table receives (structural outputs);
+    ``c_len``: nonzeros written to C (exact zeros are dropped at the scan).  Run task ids are
+    offset by ``task_offset``.  Returns (n_tasks, core of each task, weight of each task, the
+    phase's own counters (`_new_acc`), stats).
     """
     n = A.shape[0]
     a_len = np.diff(A.indptr).astype(np.int64)
     rows = np.arange(n, dtype=np.int64)
     e_row = np.repeat(rows, a_len)
-    slots, passes, extra, budget = _hash_tables(flops_row, c_len, n_cols, shape, costs)
+    slots, passes, extra, budget = _hash_tables(flops_row, s_len, n_cols, shape, costs)
     row_core = _row_cores(flops_row, shape.cores)
     w_e = (pair_len + 1) * passes[e_row]
     target = _target(float(w_e.sum()), shape, costs)
@@ -231,6 +257,7 @@ def _hash_phase(
     n_tasks = int(task_e[-1]) + 1 if task_e.size else 0
     core = np.zeros(n_tasks, np.int64)
     core[task_e] = row_core[e_row]
+    acc = _new_acc(n_tasks, shape.sp_banks)
     t_e = task_e + task_offset
     # A reads per (task, row) piece, repeated per pass
     f, l = _group_first_last(task_e, e_row)
@@ -243,33 +270,47 @@ def _hash_phase(
     rep = passes[e_row]
     read_entry(np.repeat(t_e, rep), np.repeat(np.arange(e_row.size), rep))
     # products: atomics into the row's table (home bank of each product)
-    acc["sp_atomics"][task_offset:task_offset + n_tasks] += np.bincount(task_e, weights=pair_len, minlength=n_tasks).astype(np.int64)
+    acc["sp_atomics"] += np.bincount(task_e, weights=pair_len, minlength=n_tasks).astype(np.int64)
     probe = np.rint(pair_len * extra[e_row]).astype(np.int64)
-    acc["sp_reads"][task_offset:task_offset + n_tasks] += np.bincount(task_e, weights=probe, minlength=n_tasks).astype(np.int64)
-    np.add.at(acc["banks"], t_e, banks_e) if t_e.size < 2_000_000 else _add_rows(acc["banks"], t_e, banks_e)
-    acc["instr"][task_offset:task_offset + n_tasks] += np.bincount(
+    acc["sp_reads"] += np.bincount(task_e, weights=probe, minlength=n_tasks).astype(np.int64)
+    acc["banks"] += _bank_hist_tasks(task_e, A.indices, n_tasks, bank_rows)
+    acc["instr"] += np.bincount(
         task_e, weights=pair_len * (costs.instr_per_product + passes[e_row] - 1) + costs.instr_per_pair * passes[e_row], minlength=n_tasks
     ).astype(np.int64)
     # the task holding a row's last entry scans and clears the table and writes C[i, :]
     has = a_len > 0
-    last_task = np.full(n, -1, np.int64)
-    last_task[has] = t_e[A.indptr[1:][has] - 1]
     r = rows[has]
-    lt = last_task[has]
+    lt = task_e[A.indptr[1:][has] - 1]  # local task id
     scan = slots[r] * passes[r]
-    np.add.at(acc["sp_reads"], lt, scan)
-    np.add.at(acc["sp_writes"], lt, scan)
-    np.add.at(acc["instr"], lt, scan * costs.instr_per_slot_scan + c_len[r] * costs.instr_per_output + costs.instr_per_row * passes[r])
-    write_c(runs, lt, r)
+    bc = lambda w: np.bincount(lt, weights=w, minlength=n_tasks).astype(np.int64)  # noqa: E731
+    acc["sp_reads"] += bc(scan)
+    acc["sp_writes"] += bc(scan)
+    acc["instr"] += bc(scan * costs.instr_per_slot_scan + c_len[r] * costs.instr_per_output + costs.instr_per_row * passes[r])
+    write_c(runs, lt + task_offset, r)
     weight = np.bincount(task_e, weights=w_e, minlength=n_tasks)
-    return n_tasks, core, weight, {"table_slots_max": float(budget), "rows_split": float((passes > 1).sum()),
+    return n_tasks, core, weight, acc, {"table_slots_max": float(budget), "rows_split": float((passes > 1).sum()),
                                    "extra_pass_products": float(((passes - 1) * flops_row).sum()), "task_work": target}
 
 
-def _add_rows(dst: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
-    for b in range(dst.shape[1]):
-        dst[:, b] += np.bincount(idx, weights=rows[:, b], minlength=dst.shape[0]).astype(dst.dtype)
+def _structure(A: sp.csr_array, B: sp.csr_array, C: sp.csr_array, counts: bool):
+    """Structural pattern of A·B: the outputs a kernel produces before it can know a sum is 0.
 
+    Returns ``(indptr, indices, matches)``; ``matches`` (products per output, only when
+    ``counts``) is ``None`` otherwise.  C drops exact zeros (cancellation, explicitly stored
+    zeros, underflow); a kernel still inserts/merges those keys, so the schedule uses this
+    pattern for the work and C for the writes.  When every stored value is a positive float
+    whose products cannot underflow, no output can be zero and C's own pattern is used.
+    """
+    exact = A.nnz == 0 or B.nnz == 0 or (
+        C.dtype.kind == "f" and float(A.data.min()) > 0 and float(B.data.min()) > 0
+        and float(A.data.min()) * float(B.data.min()) > np.finfo(C.dtype).tiny
+    )
+    if exact and not counts:
+        return C.indptr, C.indices, None
+    Ap = sp.csr_array((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
+    Bp = sp.csr_array((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+    S = spgemm_numeric(Ap, Bp)
+    return S.indptr, S.indices, (np.rint(S.data).astype(np.int64) if counts else None)
 
 
 def build_spgemm(
@@ -300,11 +341,8 @@ def build_spgemm(
         runs.add(task, c_idx + C.indptr[r], c_len[r], WRITE, CACHED)
         runs.add(task, c_val + C.indptr[r], c_len[r], WRITE, CACHED)
 
-    cap = A.nnz * 4 + 16 * n + 64  # upper bound of tasks, for the accumulators
-
     if dataflow == "rowwise-hash":
-        acc = _new_acc(cap, shape.sp_banks)
-        runs = _RunBuilder(cap)
+        runs = _RunBuilder(0)
 
         def read_b(task, e):
             k = A.indices[e].astype(np.int64)
@@ -312,10 +350,10 @@ def build_spgemm(
             runs.add(task, b_idx + B.indptr[k], b_len[k], READ, CACHED)
             runs.add(task, b_val + B.indptr[k], b_len[k], READ, CACHED)
 
-        banks_e = _bank_hist_entries(A, B, shape.sp_banks)
-        nt, core, weight, st = _hash_phase(A, n_cols, flops_row, c_len, pair_len, banks_e, shape, costs, runs, acc, 0, read_b, write_c, (a_ptr, a_idx, a_val))
-        stats.update(st)
-        acc = {k: v[:nt] for k, v in acc.items()}
+        bank_rows = _bank_hist_rows(B, shape.sp_banks)
+        s_len = np.diff(_structure(A, B, C, counts=False)[0]).astype(np.int64)
+        nt, core, weight, acc, st = _hash_phase(A, n_cols, flops_row, s_len, c_len, pair_len, bank_rows, shape, costs, runs, 0, read_b, write_c, (a_ptr, a_idx, a_val))
+        stats.update(st, outputs_structural=float(s_len.sum()))
         runs.n_tasks = nt
         return _program("spgemm", dataflow, ("multiply",), np.zeros(nt), weight, runs, acc, lay, stats, core), C
 
@@ -326,8 +364,18 @@ def build_spgemm(
         bt_idx = lay.alloc("Bcsc.idx", B.nnz)
         bt_val = lay.alloc("Bcsc.val", B.nnz)
         col_len = np.diff(Bt.indptr).astype(np.int64)
-        o_row = np.repeat(rows, c_len)
-        j = C.indices.astype(np.int64)
+        # candidate outputs: the structural pattern of A·B (given to the baseline for free)
+        s_ptr, s_idx, matches = _structure(A, B, C, counts=True)
+        o_row = np.repeat(rows, np.diff(s_ptr))
+        j = s_idx.astype(np.int64)
+        if j.size == C.nnz:
+            is_nz = np.ones(j.size, bool)
+        else:  # outputs that summed to exactly 0 are merged but not written
+            key_c = np.repeat(rows, c_len) * n_cols + C.indices
+            key_s = o_row * n_cols + j
+            at = np.minimum(np.searchsorted(key_c, key_s), max(key_c.size - 1, 0))
+            is_nz = key_c[at] == key_s if key_c.size else np.zeros(j.size, bool)
+        c_pos = np.cumsum(is_nz) - is_nz  # position in C of each candidate (if written)
         merge = a_len[o_row] + col_len[j]
         target = _target(float(merge.sum()), shape, costs)
         task_o = _chunk(merge.astype(np.float64) + 1, target)
@@ -343,23 +391,17 @@ def build_spgemm(
         runs.add(task_o, bt_ptr + j, 2, READ, UNCACHED)
         runs.add(task_o, bt_idx + Bt.indptr[j], col_len[j], READ, CACHED)
         runs.add(task_o, bt_val + Bt.indptr[j], col_len[j], READ, CACHED)
-        # C entries of the piece: one write run each for indices and values
-        runs.add(tr, c_idx + C.indptr[rr] + (f - C.indptr[rr]), l - f + 1, WRITE, CACHED)
-        runs.add(tr, c_val + C.indptr[rr] + (f - C.indptr[rr]), l - f + 1, WRITE, CACHED)
+        # C entries of the piece (its nonzero outputs): one write run each for indices and values
+        n_write = c_pos[l] + is_nz[l] - c_pos[f]
+        runs.add(tr, c_idx + c_pos[f], n_write, WRITE, CACHED)
+        runs.add(tr, c_val + c_pos[f], n_write, WRITE, CACHED)
         # matches of output (i, j) = contributions; Σ over a row's outputs = flops_i
-        Cp = C.copy()
-        Cp.data = np.ones_like(Cp.data, dtype=np.float64)
-        Ap = sp.csr_array((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
-        Bp = sp.csr_array((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
-        matches = np.rint((Ap @ Bp).multiply(Cp).tocsr().sorted_indices().data).astype(np.int64) if C.nnz else np.zeros(0, np.int64)
-        if matches.size != C.nnz:  # cancellation removed entries from C; fall back to an even split
-            matches = np.repeat(np.divide(flops_row, np.maximum(c_len, 1)), c_len).astype(np.int64)
         bc = lambda w: np.bincount(task_o, weights=w, minlength=nt).astype(np.int64)  # noqa: E731
         acc["sp_writes"] += np.bincount(tr, weights=2 * a_len[rr], minlength=nt).astype(np.int64)
         acc["sp_reads"] += bc(a_len[o_row] + matches)
         acc["instr"] += bc(costs.instr_per_merge_step * merge + 2 * matches + costs.instr_per_pair + costs.instr_per_output)
         acc["instr"] += np.bincount(tr, weights=costs.instr_per_row + 2 * a_len[rr], minlength=nt).astype(np.int64)
-        stats.update(redundant_b_words=float(2 * col_len[j].sum()), merge_steps=float(merge.sum()), task_work=target)
+        stats.update(outputs_structural=float(j.size), redundant_b_words=float(2 * col_len[j].sum()), merge_steps=float(merge.sum()), task_work=target)
         weight = np.bincount(task_o, weights=merge + 1, minlength=nt)
         return _program("spgemm", dataflow, ("multiply",), np.zeros(nt), weight, runs, acc, lay, stats), C
 
@@ -386,9 +428,8 @@ def build_spgemm(
     target1 = _target(float(w1.sum()), shape, costs)
     task1 = _chunk(w1, target1)
     nt1 = int(task1[-1]) + 1 if task1.size else 0
-    cap2 = nt1 + cap
-    acc = _new_acc(cap2, shape.sp_banks)
-    runs = _RunBuilder(cap2)
+    acc = _new_acc(nt1, shape.sp_banks)
+    runs = _RunBuilder(0)
     f, l = _group_first_last(task1, e_k)
     tk, kk = task1[f], e_k[f]
     runs.add(tk, at_ptr + kk, 2, READ, UNCACHED)
@@ -399,20 +440,21 @@ def build_spgemm(
     runs.add(tk, b_val + B.indptr[kk], b_len[kk], READ, CACHED)
     runs.add(task1, counters + e_i, 1, ATOMIC, UNCACHED)
     runs.add(task1, part + off_csr[csr_of_csc], 2 * b_len[e_k], WRITE, CACHED)
-    acc["instr"][:nt1] += np.bincount(task1, weights=b_len[e_k] * costs.instr_per_partial + costs.instr_per_pair, minlength=nt1).astype(np.int64)
-    acc["instr"][:nt1] += np.bincount(tk, weights=np.full(tk.size, costs.instr_per_row), minlength=nt1).astype(np.int64)
+    acc["instr"] += np.bincount(task1, weights=b_len[e_k] * costs.instr_per_partial + costs.instr_per_pair, minlength=nt1).astype(np.int64)
+    acc["instr"] += np.bincount(tk, weights=np.full(tk.size, costs.instr_per_row), minlength=nt1).astype(np.int64)
     weight1 = np.bincount(task1, weights=w1, minlength=nt1)
 
     def read_partials(task, e):
         runs.add(task, part + off_csr[e], 2 * pair_len[e], READ, CACHED)
 
-    banks_e = _bank_hist_entries(A, B, shape.sp_banks)
+    bank_rows = _bank_hist_rows(B, shape.sp_banks)
     # the merge phase walks A's row i to find its partial-product segments (one per k)
-    nt2, core2, weight2, st = _hash_phase(A, n_cols, flops_row, c_len, pair_len, banks_e, shape, costs, runs, acc, nt1, read_partials, write_c, (a_ptr, a_idx, a_val))
+    s_len = np.diff(_structure(A, B, C, counts=False)[0]).astype(np.int64)
+    nt2, core2, weight2, acc2, st = _hash_phase(A, n_cols, flops_row, s_len, c_len, pair_len, bank_rows, shape, costs, runs, nt1, read_partials, write_c, (a_ptr, a_idx, a_val))
     nt = nt1 + nt2
-    acc = {k: v[:nt] for k, v in acc.items()}
+    acc = {k: np.concatenate([acc[k], acc2[k]]) for k in acc}
     runs.n_tasks = nt
-    stats.update(st)
+    stats.update(st, outputs_structural=float(s_len.sum()))
     stats.update(partial_words=float(2 * flops_row.sum()), multiply_task_work=target1)
     phase = np.r_[np.zeros(nt1), np.ones(nt2)]
     core = np.r_[np.full(nt1, -1, np.int64), core2]

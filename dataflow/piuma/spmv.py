@@ -1,8 +1,9 @@
 """SpMV schedules y = A·x for the PIUMA-like fabric (the four variants of the PIUMA paper's Table I).
 
 One task = a chunk of consecutive nonzeros (about ``nnz / (threads · tasks_per_thread)``, so
-hub rows of power-law graphs are split).  Per task the thread reads the row pointers, column
-indices and values of its piece, gathers ``x[col]`` for every nonzero and writes ``y`` for its
+hub rows of power-law graphs are split).  Per task the thread streams the row pointers of its
+rows (each pointer read once: ``rows + 1`` words), the column indices and the values of its
+nonzeros (contiguous in CSR), gathers ``x[col]`` for every nonzero and writes ``y`` for its
 rows (a row split over several tasks adds its partial sums to ``y`` with remote atomics).  The variants differ only in how each access is made:
 
 =============  ===================  ===================  ==================================
@@ -92,9 +93,15 @@ def build_spmv(
     mat_mode = UNCACHED if dataflow == "base" else CACHED
     runs = _RunBuilder(n_tasks)
     has_ptr = item_kind[f] == 0
-    runs.add(tr[has_ptr], a_ptr + rr[has_ptr], 2, READ, mat_mode)
-    runs.add(tr, a_idx + p0, cnt, READ, DMA if dataflow == "dma" else mat_mode)
-    runs.add(tr, a_val + p0, cnt, READ, mat_mode)
+    # a task walks consecutive rows: one stream of row pointers (ptr[r0 .. r1 + 1], each read
+    # once) and one stream each of indices and values (its nonzeros are contiguous in CSR)
+    hp_t, first_hp = np.unique(tr[has_ptr], return_index=True)
+    n_hp = np.bincount(tr[has_ptr], minlength=n_tasks)[hp_t]
+    runs.add(hp_t, a_ptr + rr[has_ptr][first_hp], n_hp + 1, READ, mat_mode)
+    t_ids, first_g = np.unique(tr, return_index=True)
+    nnz_task = np.bincount(tr, weights=cnt, minlength=n_tasks).astype(np.int64)[t_ids]
+    runs.add(t_ids, a_idx + p0[first_g], nnz_task, READ, DMA if dataflow == "dma" else mat_mode)
+    runs.add(t_ids, a_val + p0[first_g], nnz_task, READ, mat_mode)
     x_mode = {"base": UNCACHED, "cached": UNCACHED, "dma": DMA, "cache-all": CACHED}[dataflow]
     e_task = np.repeat(tr, cnt)
     e_idx = expand_ranges(p0, cnt)

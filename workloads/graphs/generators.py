@@ -6,8 +6,12 @@ What is modelled
   Graph500 defaults (``a, b, c, d = .57, .19, .19, .05``, edge factor 16): each of
   ``edge_factor · 2**scale`` directed edges picks, bit by bit from the most significant, one of
   the four quadrants with probabilities ``a, b, c, d``.  All edges are drawn at once, one numpy
-  pass per bit.  No noise is added to the probabilities and vertex labels are not permuted
-  (Graph500's scrambling), so low vertex ids are the high-degree ones.
+  pass per bit.  No noise is added to the probabilities.  By default (``permute=True``, as the
+  Graph500 reference generator does) the vertex labels are then relabelled by a uniformly
+  random permutation drawn from a child of the same generator (``Generator.spawn``), so the high-degree vertices are spread
+  over the id range (and over any address space laid out by id).  With ``permute=False`` the
+  raw Kronecker labels are kept and low vertex ids are the high-degree ones.  Graph500 also
+  shuffles the edge list; a CSR matrix has no edge order, so that step has no counterpart.
 * `uniform_random`: every position equally likely (Erdős–Rényi-like), either an exact total
   ``density`` or exactly ``nnz_per_row`` distinct columns in every row.
 
@@ -72,6 +76,7 @@ def rmat(
     self_loops: bool = True,
     duplicates: bool = True,
     values: str = "ones",
+    permute: bool = True,
 ) -> sp.csr_array:
     """An R-MAT graph as a ``2**scale`` square ``csr_array`` (row = source, column = target).
 
@@ -79,6 +84,12 @@ def rmat(
     ``duplicates=True`` keeps repeated edges, summed into one entry (with ``values="ones"`` the
     entry is the multiplicity); ``duplicates=False`` reduces the graph to its pattern, one entry
     per distinct edge.  ``values`` is ``"ones"`` or ``"uniform"`` (U[0, 1) per edge).
+
+    ``permute=True`` (the Graph500 default) relabels vertex ``v`` as ``perm[v]`` for a uniformly
+    random permutation ``perm`` of ``range(2**scale)``, drawn from a child generator spawned
+    from ``seed`` (``Generator.spawn``), which leaves the stream of edge and value draws
+    untouched: the result is exactly ``P·A·Pᵀ`` of the ``permute=False`` matrix for the same
+    seed (same degree multisets, same values, hubs no longer at the lowest ids).
 
     >>> A = rmat(4, seed=1)
     >>> A.shape, int(A.sum())
@@ -94,6 +105,8 @@ def rmat(
     if not math.isclose(sum(probs), 1.0, rel_tol=0.0, abs_tol=1e-9):
         raise InputError(f"a+b+c+d: probabilities must sum to 1, got {sum(probs)!r}")
     values = _check_values(values)
+    if not isinstance(permute, (bool, np.bool_)):
+        raise InputError(f"permute: expected a bool, got {permute!r}")
     nodes = 2**scale
     edges = edge_factor * nodes
     if edges > _MAX_ENTRIES:
@@ -126,6 +139,11 @@ def rmat(
         pattern.data = _draw_values(rng, values, pattern.nnz)
         out = pattern
     out.sort_indices()
+    if permute:
+        perm = rng.spawn(1)[0].permutation(nodes).astype(dtype)
+        coo = out.tocoo()
+        out = sp.csr_array((coo.data, (perm[coo.row], perm[coo.col])), shape=(nodes, nodes))
+        out.sort_indices()
     return out
 
 
