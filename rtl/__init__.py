@@ -1,0 +1,28 @@
+"""The circuit: Amaranth 0.5 components of the N:M sparse MAC array, Verilog export, synthesis.
+
+* `SparsePE` (`rtl.pe`): ``n`` multipliers over an ``m``-wide activation window, ``m:1`` muxes
+  driven by stored positions, adder tree; WS (double-buffered weights) or OS (accumulator and
+  drain register).
+* `SparseArray` (`rtl.array`): ``rows × cols`` PEs with skew/deskew registers and valid/ready
+  control; its cycles are `archsim.sat.contract.tile_timing`, its values
+  `archsim.sat.contract.golden_ws` / `golden_os`.
+* `rtl.export`: Verilog (Amaranth's built-in Yosys) and `synth_stats` (cells, LUTs, FFs, DSPs).
+* `rtl.bench`: the simulator-agnostic tile testbench (driver, monitor, model, checker) used by
+  the cocotb tests in ``tests/rtl`` and the Amaranth-simulator tests.
+* ``archsim rtl export|synth`` (`rtl.cli`).
+"""
+
+__all__ = ["SparseArray", "SparsePE"]
+
+
+def __getattr__(name: str):
+    # Lazy: `archsim` builds its parser from `rtl.cli` and should not pay for importing Amaranth.
+    if name == "SparseArray":
+        from rtl.array import SparseArray
+
+        return SparseArray
+    if name == "SparsePE":
+        from rtl.pe import SparsePE
+
+        return SparsePE
+    raise AttributeError(f"module 'rtl' has no attribute {name!r}")
