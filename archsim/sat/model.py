@@ -66,6 +66,35 @@ class SimStats:
     events: int = 0
 
 
+class _Tokens:
+    """Buffer halves as counted tokens (a lean ``simpy.Container`` for a conserved count).
+
+    ``get()`` returns ``None`` when a token is free (no event: the caller goes on at once) or an
+    event that fires when one is put back; ``put()`` hands the token to the oldest waiter.  The
+    count is conserved (halves are only moved between free, loaded and in use), so a put never
+    blocks.  This keeps the uncontended hand-over of double buffers free of SimPy events.
+    """
+
+    def __init__(self, env: simpy.Environment, level: int) -> None:
+        self.env = env
+        self.level = level
+        self.waiters: list[simpy.Event] = []
+
+    def get(self) -> simpy.Event | None:
+        if self.level > 0 and not self.waiters:
+            self.level -= 1
+            return None
+        ev = self.env.event()
+        self.waiters.append(ev)
+        return ev
+
+    def put(self) -> None:
+        if self.waiters:
+            self.waiters.pop(0).succeed()
+        else:
+            self.level += 1
+
+
 class _Server:
     """A FIFO server timed by reservation: a request made at ``now`` starts when the server
     frees (requests are served in arrival order) and holds it for ``duration`` cycles.  One
@@ -122,11 +151,11 @@ class SatModel:
         self.stats = SimStats()
         self.dram = _Dram(self.env, cfg, self.stats)
         env = self.env
-        self.a_free = simpy.Container(env, capacity=2, init=2)
-        self.b_free = simpy.Container(env, capacity=2, init=2)
-        self.c_free = simpy.Container(env, capacity=2, init=2)
-        self.a_ready = simpy.Container(env, capacity=2, init=0)
-        self.b_ready = simpy.Container(env, capacity=2, init=0)
+        self.a_free = _Tokens(env, 2)
+        self.b_free = _Tokens(env, 2)
+        self.c_free = _Tokens(env, 2)
+        self.a_ready = _Tokens(env, 0)
+        self.b_ready = _Tokens(env, 0)
         self.pruner = _Server(env, "pruning_unit", self.stats)
         self.wu_unit = _Server(env, "weight_update", self.stats)
         self.vector = _Server(env, "vector_unit", self.stats)
@@ -184,10 +213,12 @@ class SatModel:
                     if first and plan.depends_on >= 0:
                         yield self.gemm_done[plan.depends_on]
                     first = False
-                    yield self.a_free.get(1)
+                    ev = self.a_free.get()
+                    if ev is not None:
+                        yield ev
                     yield self.dram.transfer(s.load_a_bytes, "read", "act")
                     self.stats.actions["buffers"]["sram_byte"] += s.load_a_bytes
-                    yield self.a_ready.put(1)
+                    self.a_ready.put()
 
     def _b_loader(self):
         env = self.env
@@ -199,14 +230,16 @@ class SatModel:
                 for s in steps:
                     if not s.load_b_bytes:
                         continue
-                    yield self.b_free.get(1)
+                    ev = self.b_free.get()
+                    if ev is not None:
+                        yield ev
                     xfer = self.dram.transfer(s.load_b_bytes, "read", "weight")
                     if s.prune_elements:
                         yield xfer & self._prune(s.prune_elements, nm)
                     else:
                         yield xfer
                     self.stats.actions["buffers"]["sram_byte"] += s.load_b_bytes
-                    yield self.b_ready.put(1)
+                    self.b_ready.put()
 
     def _prune(self, elements: float, nm) -> simpy.Event:
         self._count_prune(elements, nm)
@@ -227,19 +260,25 @@ class SatModel:
                 for s in steps:
                     t0 = env.now
                     if s.load_a_bytes:
-                        yield self.a_ready.get(1)
+                        ev = self.a_ready.get()
+                        if ev is not None:
+                            yield ev
                         if hold_a:
-                            self.a_free.put(1)
+                            self.a_free.put()
                         hold_a = True
                     if s.load_b_bytes:
-                        yield self.b_ready.get(1)
+                        ev = self.b_ready.get()
+                        if ev is not None:
+                            yield ev
                         if hold_b:
-                            self.b_free.put(1)
+                            self.b_free.put()
                         hold_b = True
                     t1 = env.now
                     st.stall["array_input"] += t1 - t0
                     if s.new_out_block:
-                        yield self.c_free.get(1)
+                        ev = self.c_free.get()
+                        if ev is not None:
+                            yield ev
                     st.stall["array_output"] += env.now - t1
                     per_tile, drain = self._tile_cost(plan, s.stream_len)
                     if self.per_tile_events:
@@ -272,9 +311,9 @@ class SatModel:
             self.array_finished[gi] = True
             self._maybe_done(gi)
         if hold_a:
-            yield self.a_free.put(1)
+            self.a_free.put()
         if hold_b:
-            yield self.b_free.put(1)
+            self.b_free.put()
 
     def _maybe_done(self, gi: int) -> None:
         if self.array_finished[gi] and self.pending_stores[gi] == 0:
@@ -297,7 +336,7 @@ class SatModel:
                 yield env.timeout(drain)
             st.actions["buffers"]["sram_byte"] += s.store_bytes
             yield self.dram.transfer(s.store_bytes, "write", "act")
-        self.c_free.put(1)
+        self.c_free.put()
         self.pending_stores[plan.index] -= 1
         self._maybe_done(plan.index)
 
