@@ -136,3 +136,20 @@ def test_missing_energy_entry_is_an_error(capsys, tmp_path):
     f.write_text(yaml.safe_dump(base))
     code, out, err = _run(capsys, "run", "sat", "--gemm", "64,64,64", "--config", str(f))
     assert code == 2 and "fp16_mul" in err
+
+
+def test_area_from_synthesis_is_attached_and_checked(capsys, tmp_path):
+    synth = {"params": {"rows": 8, "cols": 8, "n": 2, "m": 8, "width": 8},
+             "results": [{"target": "ice40", "luts": 9127, "ffs": 12484, "dsps": 128,
+                          "cells_by_type": {"SB_LUT4": 9127}}]}
+    f = tmp_path / "area.json"
+    f.write_text(json.dumps(synth))
+    out = tmp_path / "r.json"
+    code = main(["run", "sat", "--gemm", "256,256,256", "--rows", "8", "--cols", "8",
+                 "--area", str(f), "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(out.read_text())["area"] == {"ice40.luts": 9127, "ice40.ffs": 12484,
+                                                   "ice40.dsps": 128}
+    code = main(["run", "sat", "--gemm", "256,256,256", "--area", str(f)])
+    err = capsys.readouterr().err
+    assert code == 2 and "rows=8" in err and err.count("\n") == 1

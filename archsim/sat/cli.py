@@ -114,10 +114,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         r = replace(r, metrics=metrics)
+    if args.area:
+        r = _with_area(r, cfg, args.area)
     print(summary_text(r, dense))
+    if r.area:
+        print("area              " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.area.items())))
     if args.json:
         _write(args.json, r.to_json(indent=2))
     return 0
+
+
+def _with_area(r, cfg, path: str):
+    from archsim.sat.run import attach_area
+
+    try:
+        synth = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read synthesis JSON ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(synth, dict):
+        raise InputError(f"{path}: expected the JSON written by `archsim rtl synth --json`")
+    return attach_area(r, cfg, synth, where=path)
 
 
 def _replay(cfg, args: argparse.Namespace) -> int:
@@ -202,6 +220,9 @@ def register_run(run_sub) -> None:
                    help="also run the dense baseline and report the speedup")
     p.add_argument("--seed", type=int, default=0, help="recorded in the result (default 0)")
     p.add_argument("--json", metavar="FILE", help="write the RunResult as JSON")
+    p.add_argument("--area", metavar="FILE", help="attach the area of the array from the JSON of "
+                   "`archsim rtl synth --json` (must be the config's rows, cols, N = "
+                   "multipliers_per_pe, M = window)")
     p.set_defaults(func=_cmd_run)
 
 

@@ -20,7 +20,7 @@ from dataflow.sat import GemmSpec, Schedule, schedule_gemms, schedule_training
 from workloads.errors import InputError
 from workloads.sparsity import parse_nm
 
-__all__ = ["simulate_sat", "make_schedule", "run_schedule", "parse_workload"]
+__all__ = ["simulate_sat", "make_schedule", "run_schedule", "parse_workload", "attach_area"]
 
 _KEYS = {"model", "batch", "sparsity", "gemm", "dataflow"}
 
@@ -151,3 +151,35 @@ def simulate_sat(cfg: SatConfig, workload: Mapping[str, Any], *, seed: int = 0) 
     if not isinstance(cfg, SatConfig):
         raise InputError("config: expected a 'sat' config")
     return run_schedule(cfg, make_schedule(cfg, workload), seed=seed)
+
+
+def attach_area(result: RunResult, cfg: SatConfig, synth: Mapping[str, Any],
+                *, where: str = "area") -> RunResult:
+    """A copy of ``result`` carrying the synthesis figures of the array it ran on.
+
+    ``synth`` is what `rtl.export.synth_stats` returns, or the JSON that
+    ``archsim rtl synth --json`` writes (``{"params": ..., "results": [...]}``).  The circuit
+    must be the config's array: same rows and cols, ``n`` = multipliers per PE and ``m`` =
+    window; otherwise an `InputError` names the mismatch.  Numeric figures (``luts``, ``ffs``,
+    ``dsps``, ``cells``, ``ff_bits``, ``multipliers`` ...) land in ``result.area`` as
+    ``<target>.<figure>``.
+    """
+    from dataclasses import replace
+
+    entries = list(synth.get("results", [synth]))
+    params = dict(synth.get("params") or (entries[0].get("params") if entries else {}) or {})
+    a = cfg.array
+    want = {"rows": a.rows, "cols": a.cols, "n": a.multipliers_per_pe, "m": a.window}
+    for key, value in want.items():
+        if params.get(key) != value:
+            raise InputError(f"{where}: synthesised array has {key}={params.get(key)!r}, the config "
+                             f"needs {value} (rows, cols, n = multipliers_per_pe, m = window)")
+    area = dict(result.area)
+    for entry in entries:
+        target = entry.get("target", "synth")
+        for k, v in entry.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                area[f"{target}.{k}"] = v
+    if len(area) == len(result.area):
+        raise InputError(f"{where}: no synthesis figures found")
+    return replace(result, area=area)
