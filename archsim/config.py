@@ -31,6 +31,7 @@ __all__ = [
     "parse_config",
     "config_hash",
     "preset_path",
+    "read_yaml",
     "with_overrides",
     "CONFIG_DIR",
 ]
@@ -91,13 +92,16 @@ def preset_path(name_or_path: str | Path) -> Path:
     return CONFIG_DIR / f"{name_or_path}.yaml"
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: str | Path, what: str = "config") -> Any:
+    """Parse a YAML file; a missing, unreadable or malformed file is a one-line `InputError`
+    naming the file (and the line of a syntax error).  ``what`` names the kind of file."""
+    path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise InputError(f"{path}: config file not found") from None
+        raise InputError(f"{path}: {what} file not found") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -126,7 +130,7 @@ def parse_config(data: Any, *, where: str = "config", expect: str | None = None)
 def load_config(name_or_path: str | Path, *, expect: str | None = None) -> BaseModel:
     """Load a config from a YAML file or a preset name; errors name the file and field."""
     path = preset_path(name_or_path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     return parse_config(data, where=str(path), expect=expect)
 
 

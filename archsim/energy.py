@@ -19,10 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-import yaml
 from pydantic import Field, ValidationError
 
-from archsim.config import CONFIG_DIR, StrictModel
+from archsim.config import CONFIG_DIR, StrictModel, read_yaml
 from workloads.errors import InputError
 
 __all__ = ["EnergyTable", "energy_breakdown", "load_energy_table"]
@@ -52,12 +51,7 @@ class EnergyTable:
         p = Path(path)
         if not p.exists() and not p.is_absolute():
             p = CONFIG_DIR / p
-        try:
-            raw = yaml.safe_load(p.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{path}: energy table not found") from None
-        except yaml.YAMLError:
-            raise InputError(f"{p}: malformed YAML in energy table") from None
+        raw = read_yaml(p, "energy table")
         try:
             f = _TableFile.model_validate(raw)
         except ValidationError as err:

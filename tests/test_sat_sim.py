@@ -1,6 +1,5 @@
 """SAT schedule and SimPy model: coverage, bounds, monotonicity, determinism, round trips."""
 
-from dataclasses import replace
 
 import pytest
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from archsim.piuma.config import PiumaConfig
 from dataflow.piuma import Assignment, Program
-from dataflow.piuma.program import ATOMIC, CACHED, DMA, READ, UNCACHED, WRITE
+from dataflow.piuma.program import ATOMIC, CACHED, DMA, READ, WRITE
 
 __all__ = ["Topology", "TaskDemands", "task_demands"]
 

@@ -197,11 +197,10 @@ class SatModel:
 
     def _count_prune(self, elements: float, nm) -> None:
         self.stats.actions["pruning_unit"]["cmp16"] += (
-            elements / nm.m * nm.m * max(1, math.ceil(math.log2(nm.m))))
+            elements * max(1, math.ceil(math.log2(nm.m))))
 
     # ---------------------------------------------------------------- processes
     def _a_loader(self):
-        env = self.env
         plans = self.schedule.plans
         for gi, steps in self.steps:
             plan = plans[gi]
@@ -221,7 +220,6 @@ class SatModel:
                     self.a_ready.put()
 
     def _b_loader(self):
-        env = self.env
         plans = self.schedule.plans
         for gi, steps in self.steps:
             plan = plans[gi]

@@ -42,10 +42,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
-from archsim.config import StrictModel, config_hash, load_config, preset_path, with_overrides
+from archsim.config import StrictModel, config_hash, load_config, preset_path, read_yaml, with_overrides
 from archsim.sweep.expr import Constraint
 from workloads.errors import InputError
 
@@ -311,18 +310,7 @@ def _check_axis_name(name: str, where: str) -> None:
 def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a sweep spec YAML file; errors name the file and the dotted path."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{p}: sweep spec not found") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read sweep spec ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{p}: malformed YAML{at}: {getattr(exc, 'problem', None) or 'parse error'}") from None
+    data = read_yaml(p, "sweep spec")
     return parse_spec(data, where=str(p), spec_dir=p.resolve().parent)
 
 

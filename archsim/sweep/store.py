@@ -24,7 +24,6 @@ one-line `InputError` before anything is written.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import tempfile
