@@ -323,30 +323,22 @@ def _parts(d: int, b: int) -> list[tuple[int, int]]:
     return [(b, q)] * (q > 0) + [(r, 1)] * (r > 0)
 
 
-def _estimate(spec: GemmSpec, nm: NM, df: str, order: str, mb: int, kb: int, nb: int,
+def _estimate(spec: GemmSpec, nm: NM, df: str, mb: int, kb: int, nb: int,
               shape: ArrayShape, mem: MemoryShape, e: int, inter: int, source: str,
-              prune_lanes: int) -> tuple[int, int]:
-    """(estimated cycles, DRAM bytes) of one candidate, per GEMM instance × count.
+              prune_lanes: int) -> dict[str, tuple[int, int]]:
+    """``{loop order: (estimated cycles, DRAM bytes)}`` of one blocking, per GEMM × count.
 
     Each block step overlaps its compute with the next step's loads (double buffering), so a
     step costs max(compute, loads / bandwidth); steps come in at most 8 kinds (full or edge
     block along m, k, n).  Add the exposed first load, the last output block's drain and the
-    array's fill.
+    array's fill.  The loop order only changes how often A and B blocks are reloaded.
     """
     R, C, L = shape.rows, shape.cols, shape.acc_latency_cycles
     m, k, n = spec.m, spec.k, spec.n
     nmb, nkb, nnb = _ceil(m, mb), _ceil(k, kb), _ceil(n, nb)
     ob = mem.operand_bytes
     bw = mem.dram_bytes_per_cycle
-    # Probability that a step loads a new A / B block, from the loop order.
-    if order == "mnk":
-        pa = 1.0 if nkb > 1 else 1.0 / nnb
-        pb = 1.0 if (nkb > 1 or nnb > 1) else 1.0 / nmb
-    else:
-        pb = 1.0 if nkb > 1 else 1.0 / nmb
-        pa = 1.0 if (nkb > 1 or nmb > 1) else 1.0 / nnb
-    t = 0.0
-    dram = 0.0
+    kinds = []  # (compute cycles, A bytes, B bytes, store bytes, how many such steps)
     for ml, mc in _parts(m, mb):
         for kl, kc in _parts(k, kb):
             for nl, nc in _parts(n, nb):
@@ -357,24 +349,35 @@ def _estimate(spec: GemmSpec, nm: NM, df: str, order: str, mb: int, kb: int, nb:
                     steps = _os_steps(kl, e, inter, L)
                     per = max(steps, R) if shape.overlap_tiles else steps + 2 * R + C + 1
                     comp = _ceil(ml, R) * _ceil(nl, C) * per
-                a_b = ml * kl * ob
-                b_b = _weight_bytes(kl * nl, nm, ob, source)
-                store = ml * nl * ob / nkb
-                cnt = mc * kc * nc
-                # Steps that load A, B, both or neither (loads are bursty, not averaged).
-                for w, by in ((pa * pb, a_b + b_b), (pa * (1 - pb), a_b),
-                              ((1 - pa) * pb, b_b), ((1 - pa) * (1 - pb), 0.0)):
-                    if w > 0:
-                        t += cnt * w * max(comp, (by + store) / bw)
-                dram += cnt * (pa * a_b + pb * b_b + store)
+                kinds.append((comp, ml * kl * ob, _weight_bytes(kl * nl, nm, ob, source),
+                              ml * nl * ob / nkb, mc * kc * nc))
     first = (mb * kb * ob + _weight_bytes(kb * nb, nm, ob, source)) / bw
     last = (m - (nmb - 1) * mb) * (n - (nnb - 1) * nb)  # elements of the final output block
     tail = last / mem.out_elements_per_cycle + last * ob / bw
-    t += first + tail + R + C
-    if source == "prune_on_load":
-        b_loads = pb * nmb * nkb * nnb
-        t = max(t, k * n * b_loads / max(nkb * nnb, 1) / (nm.m * prune_lanes))
-    return int(math.ceil(t)) * spec.count, int(dram) * spec.count
+    out = {}
+    for order in ("mnk", "nmk"):
+        # Probability that a step loads a new A / B block, from the loop order.
+        if order == "mnk":
+            pa = 1.0 if nkb > 1 else 1.0 / nnb
+            pb = 1.0 if (nkb > 1 or nnb > 1) else 1.0 / nmb
+        else:
+            pb = 1.0 if nkb > 1 else 1.0 / nmb
+            pa = 1.0 if (nkb > 1 or nmb > 1) else 1.0 / nnb
+        t = 0.0
+        dram = 0.0
+        for comp, a_b, b_b, store, cnt in kinds:
+            # Steps that load A, B, both or neither (loads are bursty, not averaged).
+            for w, by in ((pa * pb, a_b + b_b), (pa * (1 - pb), a_b),
+                          ((1 - pa) * pb, b_b), ((1 - pa) * (1 - pb), 0.0)):
+                if w > 0:
+                    t += cnt * w * max(comp, (by + store) / bw)
+            dram += cnt * (pa * a_b + pb * b_b + store)
+        t += first + tail + R + C
+        if source == "prune_on_load":
+            b_loads = pb * nmb * nkb * nnb
+            t = max(t, k * n * b_loads / max(nkb * nnb, 1) / (nm.m * prune_lanes))
+        out[order] = (int(math.ceil(t)) * spec.count, int(dram) * spec.count)
+    return out
 
 
 def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, index: int = 0,
@@ -452,9 +455,9 @@ def _plan_gemm(
                             or 2 * c_need > mem.out_buffer_bytes):
                         continue
                     steps = _ceil(spec.m, mb) * _ceil(spec.k, kb) * _ceil(spec.n, nb)
-                    for order in ("mnk", "nmk"):
-                        cyc, dram = _estimate(spec, eff, df, order, mb, kb, nb, shape, mem, e,
-                                              inter, source, prune_lanes)
+                    est = _estimate(spec, eff, df, mb, kb, nb, shape, mem, e, inter, source,
+                                    prune_lanes)
+                    for order, (cyc, dram) in est.items():
                         cands.append((cyc, steps, dram, df, order, mb, kb, nb))
     best = None
     if cands:
