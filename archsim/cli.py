@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from archsim import sat_cli_hooks
+    from archsim import _cli_hooks
 
     parser = _Parser(prog="archsim", description="Sparse-hardware co-design simulator.")
     from archsim.results import package_version
@@ -42,9 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation")
     run_sub = run.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
-    for register in sat_cli_hooks.run_hooks():
+    for register in _cli_hooks.run_hooks():
         register(run_sub)
-    for register in sat_cli_hooks.top_hooks():
+    for register in _cli_hooks.top_hooks():
         register(sub)
     return parser
 

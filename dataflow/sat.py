@@ -279,12 +279,6 @@ def _candidates(d: int, unit: int) -> list[int]:
     return sorted(out)
 
 
-def _bsum(d: int, b: int, f) -> int:
-    """Σ f(len) over the blocks of a dimension ``d`` cut into blocks of ``b`` (closed form)."""
-    q, r = divmod(d, b)
-    return q * f(b) + (f(r) if r else 0)
-
-
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -302,19 +296,13 @@ def _weight_bytes(elems: int, nm: NM, operand_bytes: int, source: str) -> int:
     return kept * operand_bytes + _ceil(kept * nm.index_bits, 8)
 
 
-def _interval_and_tiles(df: str, shape: ArrayShape, e: int, inter: int,
-                        mlen: int, klen: int, nlen: int) -> tuple[int, int, int]:
-    """(tiles, stream_len, interval per tile) of one block step (timing contract inline)."""
-    R, C, L = shape.rows, shape.cols, shape.acc_latency_cycles
+def _tiles_and_stream(df: str, shape: ArrayShape, e: int, mlen: int, klen: int,
+                      nlen: int) -> tuple[int, int]:
+    """(array tiles, stream length of each tile) of one block step."""
+    R, C = shape.rows, shape.cols
     if df == "ws":
-        tiles = _ceil(nlen, C) * _ceil(klen, R * e)
-        stream = mlen
-        interval = max(stream, R, L)
-    else:
-        tiles = _ceil(mlen, R) * _ceil(nlen, C)
-        stream = _ceil(klen, e)
-        interval = max(_os_steps(klen, e, inter, L), R)
-    return tiles, stream, interval
+        return _ceil(nlen, C) * _ceil(klen, R * e), mlen
+    return _ceil(mlen, R) * _ceil(nlen, C), _ceil(klen, e)
 
 
 def _parts(d: int, b: int) -> list[tuple[int, int]]:
@@ -391,8 +379,6 @@ def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, in
     core = replace(spec, layer="", pass_="", depends_on=-1)
     plan = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
                              prune_lanes, strict)
-    if plan is None:  # pragma: no cover - _plan raises instead
-        raise AssertionError
     if isinstance(plan, InputError):
         raise InputError(str(plan).replace("<gemm>", f"{spec.layer} {spec.pass_}"))
     return replace(plan, index=index, layer=spec.layer, pass_=spec.pass_,
@@ -459,16 +445,7 @@ def _plan_gemm(
                                     prune_lanes)
                     for order, (cyc, dram) in est.items():
                         cands.append((cyc, steps, dram, df, order, mb, kb, nb))
-    best = None
-    if cands:
-        # Within 1% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM
-        # bytes: the estimates cannot resolve smaller differences, and fewer blocks mean fewer
-        # DMA descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
-        floor = min(c[0] for c in cands)
-        near = [c for c in cands if c[0] <= floor * 1.01]
-        c = min(near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
-        best = (None, c[3], c[4], c[5], c[6], c[7], c[0], c[2])
-    if best is None:
+    if not cands:
         a, b, c = smallest_need or (0, 0, 0)
         raise InputError(
             f"tiling: <gemm> (m={spec.m}, k={spec.k}, n={spec.n}) cannot fit "
@@ -476,7 +453,13 @@ def _plan_gemm(
             f"2x{c} B of outputs (act_bytes={mem.act_buffer_bytes}, "
             f"weight_bytes={mem.weight_buffer_bytes}, out_bytes={mem.out_buffer_bytes})"
         )
-    _, df, order, mb, kb, nb, cyc, dram = best
+    # Within 1% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM bytes: the
+    # estimates cannot resolve smaller differences, and fewer blocks mean fewer DMA
+    # descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
+    floor = min(c[0] for c in cands)
+    near = [c for c in cands if c[0] <= floor * 1.01]
+    cyc, _steps, dram, df, order, mb, kb, nb = min(
+        near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
     return GemmPlan(
         index=index, layer=spec.layer, pass_=spec.pass_, m=spec.m, k=spec.k, n=spec.n,
         count=spec.count, nm=str(eff), dataflow=df, loop_order=order, m_blk=mb, k_blk=kb,
@@ -505,8 +488,8 @@ def block_steps(plan: GemmPlan, shape: ArrayShape, mem: MemoryShape) -> Iterator
             load_b = _weight_bytes(klen * nlen, nm, ob, plan.weight_source) if b_id != prev_b else 0
             prune = klen * nlen if (load_b and plan.weight_source == "prune_on_load") else 0
             prev_a, prev_b = a_id, b_id
-            tiles, stream, _ = _interval_and_tiles(plan.dataflow, shape, plan.elements_per_step,
-                                                   plan.interleave, mlen, klen, nlen)
+            tiles, stream = _tiles_and_stream(plan.dataflow, shape, plan.elements_per_step,
+                                              mlen, klen, nlen)
             last = kk == len(ks) - 1
             yield Step(
                 load_a_bytes=load_a, load_b_bytes=load_b, prune_elements=prune, tiles=tiles,

@@ -63,7 +63,6 @@ class SimStats:
     actions: dict[str, dict[str, float]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     tiles: int = 0
-    events: int = 0
 
 
 class _Tokens:
