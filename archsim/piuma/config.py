@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from archsim.config import StrictModel, register_kind
+from archsim.piuma.kernel_config import SpgemmKernelConfig, StreamConfig
 from dataflow.piuma import FabricShape
 
 __all__ = ["PiumaConfig", "DramConfig", "NetworkConfig", "CacheConfig", "DmaConfig", "SimConfig"]
@@ -91,6 +92,8 @@ class PiumaConfig(StrictModel):
     cache: CacheConfig
     dma: DmaConfig
     sim: SimConfig
+    spgemm: SpgemmKernelConfig = SpgemmKernelConfig()
+    stream: StreamConfig = StreamConfig()
     energy_table: str = "energy/piuma_7nm.yaml"
 
     @model_validator(mode="after")
