@@ -64,19 +64,15 @@ def _run(args) -> int:
         raise InputError("--matrix or --rmat-scale is required")
     cfg = _config(args)
     wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
-    res, out = run_piuma(cfg, wl, seed=args.seed)
+    spgemm_out = args.save_output if args.kernel == "spgemm" else None
+    res, out = run_piuma(cfg, wl, seed=args.seed, keep_output=False, save_output=spgemm_out)
     print(summary(res))
     if args.json:
         Path(args.json).write_text(res.to_json(indent=1))
-    if args.save_output:
-        if args.kernel == "spgemm":
-            from workloads.graphs import write_mtx
+    if args.save_output and args.kernel != "spgemm":
+        import numpy as np
 
-            write_mtx(args.save_output, out)
-        else:
-            import numpy as np
-
-            np.savetxt(args.save_output, out)
+        np.savetxt(args.save_output, out)
     return 0
 
 

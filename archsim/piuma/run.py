@@ -26,7 +26,7 @@ import numpy as np
 from archsim.config import config_hash
 from archsim.energy import energy_breakdown, load_energy_table
 from archsim.piuma.config import PiumaConfig
-from archsim.piuma.fabric import Topology, task_demands
+from archsim.piuma.fabric import Topology, new_cache_state, task_demands
 from archsim.piuma.model import PhaseFeed, SimBlock, auto_bucket_cycles, simulate_blocks
 from archsim.results import RunResult
 from dataflow.piuma import (
@@ -200,6 +200,7 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
     n_blocks = max(1, min(int(np.ceil(plan.est_runs(ph) / max(block_runs, 1))), max(plan.n_tasks(ph), 1)))
     slices = time_slices(assignment, weight, n_blocks)
     static = assignment.thread_ptr is not None
+    cache_state = new_cache_state(cfg)
     thread_blocks = None
     if static:
         has = np.array([np.diff(s.thread_ptr) > 0 for s in slices])  # (blocks, threads)
@@ -226,7 +227,7 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
             else:
                 queues = {int(c): local[q == c].tolist() for c in np.unique(q)}
             blk_tasks = None
-        dem = task_demands(prog, cfg, a)
+        dem = task_demands(prog, cfg, a, cache_state)
         totals.add(prog, dem)
         return SimBlock(prog, dem, blk_tasks, queues)
 
