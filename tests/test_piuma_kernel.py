@@ -181,3 +181,88 @@ def test_streaming_equals_whole_matrix(small_cfg, kernel, dataflow, src):
         assert r1.metrics[key] == r2.metrics[key]
     assert r1.action_counts["pipelines"] == r2.action_counts["pipelines"]
     assert abs(r2.total_cycles / r1.total_cycles - 1) <= 0.02, (r1.total_cycles, r2.total_cycles)
+
+
+# ---- big and bad inputs: exit 2, one line, at once ---------------------------------------------
+
+
+def _one_line_error(capsys, rc):
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert err.startswith("error: ") and "\n" not in err, err
+    return err
+
+
+HDR = "%%MatrixMarket matrix coordinate real general\n"
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("2000000000 2000000000 1\n1 1 1\n", "GiB"),  # would need 30 GB for the row pointers alone
+    ("3 3 1000000000000\n1 1 1\n", "GiB"),
+    ("3 3 2\n1 1 nan\n2 2 1\n", "not finite"),
+    ("3 3 2\n1 1 1\n2 2 -inf\n", "not finite"),
+    ("3 3 2\n1e0 1 1\n2 2 1\n", "not an integer"),
+    ("3 3 2\n1 1.0 1\n2 2 1\n", "not an integer"),
+])
+def test_cli_refuses_big_and_bad_matrix_market(tmp_path, capsys, body, needle):
+    import time
+
+    from archsim.cli import main
+
+    p = tmp_path / "bad.mtx"
+    p.write_text(HDR + body)
+    t0 = time.perf_counter()
+    err = _one_line_error(capsys, main(["run", "piuma", "--matrix", str(p), "--cores", "2"]))
+    assert time.perf_counter() - t0 < 10
+    assert "bad.mtx" in err and needle in err, err
+
+
+def test_cli_limits_and_flags(tmp_path, capsys):
+    from archsim.cli import main
+
+    err = _one_line_error(capsys, main(["run", "piuma", "--matrix", "karate", "--max-input-gib", "1e-7"]))
+    assert "karate" in err and "limit" in err
+    err = _one_line_error(capsys, main(["run", "piuma", "--rmat-scale", "20", "--max-input-gib", "0.01"]))
+    assert "R-MAT scale 20" in err
+    err = _one_line_error(capsys, main(["run", "piuma", "--matrix", "karate", "--rmat-scale", "8"]))
+    assert "--matrix" in err and "--rmat-scale" in err
+    p = tmp_path / "nan.mtx"
+    p.write_text(HDR + "3 3 2\n1 1 nan\n2 2 1\n")
+    assert main(["run", "piuma", "--matrix", str(p), "--cores", "2", "--allow-nonfinite"]) == 0
+
+
+def test_cli_out_of_memory_is_one_line(monkeypatch, capsys):
+    import archsim.piuma.run as run_mod
+    from archsim.cli import main
+
+    def boom(*a, **k):
+        raise MemoryError
+
+    monkeypatch.setattr(run_mod, "run_piuma", boom)
+    err = _one_line_error(capsys, main(["run", "piuma", "--rmat-scale", "8"]))
+    assert "out of memory simulating spgemm on R-MAT scale 8; try" in err
+
+
+def test_save_output_streams_a_readable_mtx(tmp_path, capsys):
+    import scipy.io as sio
+
+    from archsim.cli import main
+    from workloads.graphs import read_mtx
+
+    c = tmp_path / "C.mtx"
+    cfg = tmp_path / "p.yaml"
+    from archsim.config import CONFIG_DIR
+
+    cfg.write_text((CONFIG_DIR / "piuma.yaml").read_text() + "stream:\n  block_runs: 200\n")
+    assert main(["run", "piuma", "--config", str(cfg), "--rmat-scale", "8", "--cores", "2", "--save-output", str(c),
+                 "--json", str(tmp_path / "r.json")]) == 0
+    import json
+
+    m = json.loads((tmp_path / "r.json").read_text())["metrics"]
+    assert m["stream_blocks"] > 1
+    A = rmat(8, seed=0)
+    ref = _reference(A, A)
+    for C in (read_mtx(c), sp.csr_array(sio.mmread(c))):
+        C.sort_indices()
+        _check(sp.csr_array(C), ref, False)
+    assert m["output_nnz"] == ref.nnz

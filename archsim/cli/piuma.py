@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from workloads.errors import InputError
@@ -20,6 +21,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--partition", default="nnz", help="nnz | cyclic | dynamic")
     p.add_argument("--rmat-no-permute", action="store_true", dest="rmat_no_permute",
                    help="keep R-MAT's raw Kronecker vertex labels (hubs at the lowest ids) instead of Graph500's random relabelling")
+    p.add_argument("--max-input-gib", type=float, dest="max_input_gib",
+                   help="refuse an input matrix that needs more than this many GiB to load (default: the available memory)")
+    p.add_argument("--allow-nonfinite", action="store_true", dest="allow_nonfinite",
+                   help="accept NaN/Inf values in a Matrix Market file (refused by default)")
 
 
 def _config(args):
@@ -34,8 +39,16 @@ def _config(args):
     return with_overrides(cfg, ov, where="--cores/--dies") if ov else cfg
 
 
-def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
+def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True, args=None):
+    if matrix is not None and rmat_scale is not None:
+        raise InputError("--matrix and --rmat-scale: give one input, not both")
     wl = {"kernel": kernel, "dataflow": dataflow, "partition": partition}
+    if args is not None and getattr(args, "max_input_gib", None) is not None:
+        if not args.max_input_gib > 0:
+            raise InputError(f"--max-input-gib: must be > 0, got {args.max_input_gib}")
+        wl["max_input_bytes"] = int(args.max_input_gib * (1 << 30))
+    if args is not None and getattr(args, "allow_nonfinite", False):
+        wl["allow_nonfinite"] = True
     if rmat_scale is not None:
         wl["rmat_scale"] = rmat_scale
         wl["rmat_edge_factor"] = edge_factor
@@ -43,6 +56,17 @@ def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, p
     else:
         wl["matrix"] = matrix
     return wl
+
+
+@contextmanager
+def _out_of_memory(what: str):
+    """A MemoryError while simulating becomes one `InputError` line (exit 2), never a traceback."""
+    try:
+        yield
+    except MemoryError:
+        raise InputError(
+            f"out of memory simulating {what}; try a smaller input (--rmat-scale), smaller streamed blocks "
+            "(a config with stream.block_runs lower), or the rowwise-hash dataflow") from None
 
 
 def summary(res) -> str:
@@ -63,9 +87,12 @@ def _run(args) -> int:
     if args.matrix is None and args.rmat_scale is None:
         raise InputError("--matrix or --rmat-scale is required")
     cfg = _config(args)
-    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
+    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor,
+                   not args.rmat_no_permute, args)
     spgemm_out = args.save_output if args.kernel == "spgemm" else None
-    res, out = run_piuma(cfg, wl, seed=args.seed, keep_output=False, save_output=spgemm_out)
+    what = f"{args.kernel} on {args.matrix if args.matrix is not None else f'R-MAT scale {args.rmat_scale}'}"
+    with _out_of_memory(what):
+        res, out = run_piuma(cfg, wl, seed=args.seed, keep_output=False, save_output=spgemm_out)
     print(summary(res))
     if args.json:
         Path(args.json).write_text(res.to_json(indent=1))
@@ -106,8 +133,10 @@ def _compare(args) -> int:
     for kind, val in inputs:
         row = {"input": val if kind == "matrix" else f"rmat-s{val}"}
         for df in flows:
-            wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition, permute=not args.rmat_no_permute)
-            res, _ = run_piuma(cfg, wl, seed=args.seed)
+            wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition,
+                           permute=not args.rmat_no_permute, args=args)
+            with _out_of_memory(f"{args.kernel}/{df} on {row['input']}"):
+                res, _ = run_piuma(cfg, wl, seed=args.seed, keep_output=False)
             row[df] = res.total_cycles
             row[f"{df}:bw"] = res.metrics["bandwidth_fraction_of_peak"]
         rows.append(row)
@@ -129,8 +158,9 @@ def _scaling(args) -> int:
     for spec in _parse_list(args.points):
         dies, _, cores = spec.partition("x") if "x" in spec else ("1", "", spec)
         c = with_overrides(cfg, {"dies": int(dies), "cores_per_die": int(cores)}, where="--points")
-        wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
-        res, _ = run_piuma(c, wl, seed=args.seed)
+        wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute, args=args)
+        with _out_of_memory(f"{args.kernel} at {spec}"):
+            res, _ = run_piuma(c, wl, seed=args.seed, keep_output=False)
         points.append({"dies": int(dies), "cores": int(dies) * int(cores), "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
         print(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
     if args.out:

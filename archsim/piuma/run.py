@@ -12,6 +12,9 @@ Workload keys (unknown keys are an `InputError`):
 * ``matrix_b``: optional second operand for SpGEMM
 * ``partition``: ``nnz`` (default) | ``cyclic`` | ``dynamic``
 * ``task_nnz``: SpMV nonzeros per task (default 0 = automatic)
+* ``max_input_bytes``: refuse a matrix (file or R-MAT) that needs more memory than this to load
+  (default: the memory still available); ``allow_nonfinite``: accept NaN/Inf values (default
+  false: refused)
 
 `run_piuma` returns the `RunResult` and the computed output (C or y).
 """
@@ -47,13 +50,27 @@ from workloads.errors import InputError
 __all__ = ["simulate_piuma", "run_piuma", "load_workload_matrix", "KERNELS", "OutputSink"]
 
 KERNELS = ("spgemm", "spmv")
-_KEYS = {"kernel", "dataflow", "matrix", "matrix_b", "rmat_scale", "rmat_edge_factor", "rmat_permute", "partition", "task_nnz"}
+_KEYS = {"kernel", "dataflow", "matrix", "matrix_b", "rmat_scale", "rmat_edge_factor", "rmat_permute", "partition", "task_nnz",
+         "max_input_bytes", "allow_nonfinite"}
+RMAT_BYTES_PER_EDGE = 64  # generation temporaries + CSR, R-MAT's peak per edge (measured: see BENCHMARKS.md)
+
+
+def _read_options(workload: dict[str, Any]) -> dict[str, Any]:
+    mb = workload.get("max_input_bytes")
+    if mb is not None and (not isinstance(mb, (int, float)) or isinstance(mb, bool) or mb <= 0):
+        raise InputError(f"workload.max_input_bytes: expected a number > 0, got {mb!r}")
+    nf = workload.get("allow_nonfinite", False)
+    if not isinstance(nf, bool):
+        raise InputError(f"workload.allow_nonfinite: expected true or false, got {nf!r}")
+    return {"max_bytes": None if mb is None else int(mb), "allow_nonfinite": nf}
 
 
 def load_workload_matrix(workload: dict[str, Any], seed: int):
     """The matrix A of a workload and its name (bundled name, path or ``rmat-s<scale>``)."""
     from workloads.graphs import load_matrix, rmat
+    from workloads.graphs.mtx import check_size
 
+    opts = _read_options(workload)
     if workload.get("rmat_scale") is not None:
         if workload.get("matrix") is not None:
             raise InputError("workload: give either matrix or rmat_scale, not both")
@@ -61,6 +78,9 @@ def load_workload_matrix(workload: dict[str, Any], seed: int):
         ef = workload.get("rmat_edge_factor", 16)
         if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 24:
             raise InputError(f"workload.rmat_scale: expected an int in 1..24, got {scale!r}")
+        if not isinstance(ef, int) or isinstance(ef, bool) or not 1 <= ef <= 1024:
+            raise InputError(f"workload.rmat_edge_factor: expected an int in 1..1024, got {ef!r}")
+        check_size(f"R-MAT scale {scale} (edge factor {ef}: {ef << scale} edges)", RMAT_BYTES_PER_EDGE * (ef << scale), opts["max_bytes"])
         permute = workload.get("rmat_permute", True)
         if not isinstance(permute, bool):
             raise InputError(f"workload.rmat_permute: expected true or false, got {permute!r}")
@@ -68,7 +88,7 @@ def load_workload_matrix(workload: dict[str, Any], seed: int):
     if workload.get("matrix") is None:
         raise InputError("workload: matrix or rmat_scale is required")
     name = str(workload["matrix"])
-    return load_matrix(name), name
+    return load_matrix(name, **opts), name
 
 
 def _check(workload: dict[str, Any]) -> tuple[str, str, str]:
@@ -269,7 +289,7 @@ def run_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0, keep
         if workload.get("matrix_b") is not None:
             from workloads.graphs import load_matrix
 
-            B = load_matrix(str(workload["matrix_b"]))
+            B = load_matrix(str(workload["matrix_b"]), **_read_options(workload))
         else:
             if A.shape[0] != A.shape[1]:
                 raise InputError(f"matrix: A·A needs a square matrix, {name} is {A.shape[0]}x{A.shape[1]}")
