@@ -230,9 +230,7 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
         sl = slices[b]
         slices[b] = None  # built once
         tasks = np.sort(sl.tasks)
-        prog, outs = plan.block(ph, tasks)
-        for o in outs:
-            sink.add(o)
+        prog, _ = plan.block(ph, tasks, emit=None if sink is None else sink.add)
         local = np.searchsorted(tasks, sl.tasks)
         if static:
             ptr = sl.thread_ptr
@@ -245,7 +243,7 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
             if q is None or (q < 0).all():
                 queues = {None: local.tolist()}
             else:
-                queues = {int(c): local[q == c].tolist() for c in np.unique(q)}
+                queues = {(None if int(c) < 0 else int(c)): local[q == c].tolist() for c in np.unique(q)}
             blk_tasks = None
         dem = task_demands(prog, cfg, a, cache_state)
         totals.add(prog, dem)

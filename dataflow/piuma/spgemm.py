@@ -238,13 +238,15 @@ def _add_stat(stats: dict, key: str, v) -> None:
 
 
 def _run_rows(ops: _Operands, rows: np.ndarray, slots: np.ndarray, passes: np.ndarray, hash_fn: str, banks: int,
-              keep_keys: bool, outputs: list) -> RowsProduct | None:
-    """The functional model over ``rows`` (ascending), group by group; C entries go to ``outputs``.
-    Returns the per-row results concatenated (C entries dropped unless ``keep_keys``)."""
+              keep_keys: bool, emit: Callable | None) -> RowsProduct | None:
+    """The functional model over ``rows`` (ascending), group by group; each group's C entries go
+    to ``emit`` at once (never held for the whole block).  Returns the per-row results
+    concatenated (C entries dropped unless ``keep_keys``)."""
     parts = []
     for g in row_groups(rows, ops.flops_row, ops.n_cols):
         r = multiply_rows(ops.A, ops.B, g, slots, passes, hash_fn, banks, keep_keys=keep_keys)
-        outputs.append(OutputBlock(np.repeat(g, np.diff(r.c_ptr)), r.c_idx, r.c_val))
+        if emit is not None:
+            emit(OutputBlock(np.repeat(g, np.diff(r.c_ptr)), r.c_idx, r.c_val))
         if not keep_keys:
             r = RowsProduct(**{**r.__dict__, "c_idx": r.c_idx[:0], "c_val": r.c_val[:0]})
         parts.append(r)
@@ -307,12 +309,12 @@ class _HashPhase:
     def est_runs(self) -> float:
         return float(3 * (self.sizing.passes * (self.ops.a_len + 1)).sum() + 3 * self.ops.n)
 
-    def build(self, tasks: np.ndarray, runs: RunBuilder, acc: dict, stats: dict, outputs: list) -> None:
+    def build(self, tasks: np.ndarray, runs: RunBuilder, acc: dict, stats: dict, emit: Callable) -> None:
         ops, costs, sz = self.ops, self.costs, self.sizing
         cnt = self.task_row_ptr[tasks + 1] - self.task_row_ptr[tasks]
         rows = expand_ranges(self.task_row_ptr[tasks], cnt)
         lt = np.repeat(np.arange(tasks.size, dtype=np.int64), cnt)
-        res = _run_rows(ops, rows, sz.slots, sz.passes, costs.hash, self.shape.sp_banks, False, outputs)
+        res = _run_rows(ops, rows, sz.slots, sz.passes, costs.hash, self.shape.sp_banks, False, emit)
         if res is None:
             return
         nt = tasks.size
@@ -399,19 +401,20 @@ class SpgemmPlan:
     def est_runs(self, phase: int) -> float:
         raise NotImplementedError
 
-    def _build(self, phase: int, tasks: np.ndarray, runs: RunBuilder, acc: dict, stats: dict, outputs: list) -> None:
+    def _build(self, phase: int, tasks: np.ndarray, runs: RunBuilder, acc: dict, stats: dict, emit: Callable) -> None:
         raise NotImplementedError
 
-    def block(self, phase: int, tasks: np.ndarray) -> tuple[Program, list[OutputBlock]]:
+    def block(self, phase: int, tasks: np.ndarray, emit: Callable[[OutputBlock], None] | None = None) -> tuple[Program, list[OutputBlock]]:
         """Program of ``tasks`` (global ids of phase ``phase``, ascending; task ``t`` of the
-        program is ``tasks[t]``) and the C entries they produce."""
+        program is ``tasks[t]``) and the C entries they produce: handed to ``emit`` group by
+        group as they are computed (then the returned list is empty), else returned."""
         tasks = np.asarray(tasks, np.int64)
         nt = tasks.size
         runs = RunBuilder(nt)
         acc = new_counters(nt, self.shape.sp_banks)
         stats: dict[str, float] = {}
         outputs: list[OutputBlock] = []
-        self._build(phase, tasks, runs, acc, stats, outputs)
+        self._build(phase, tasks, runs, acc, stats, emit if emit is not None else outputs.append)
         prog = make_program("spgemm", self.dataflow, (self.phases[phase],), np.zeros(nt), self.weight[phase][tasks],
                             runs, acc, self.ops.lay, stats)
         return prog, outputs
@@ -431,8 +434,8 @@ class _RowwisePlan(SpgemmPlan):
     def est_runs(self, phase):
         return self.hp.est_runs()
 
-    def _build(self, phase, tasks, runs, acc, stats, outputs):
-        self.hp.build(tasks, runs, acc, stats, outputs)
+    def _build(self, phase, tasks, runs, acc, stats, emit):
+        self.hp.build(tasks, runs, acc, stats, emit)
 
 
 class _OuterPlan(SpgemmPlan):
@@ -480,9 +483,9 @@ class _OuterPlan(SpgemmPlan):
     def est_runs(self, phase):
         return float(3 * self.ops.A.nnz + 6 * self.n_tasks(0)) if phase == 0 else self.hp.est_runs()
 
-    def _build(self, phase, tasks, runs, acc, stats, outputs):
+    def _build(self, phase, tasks, runs, acc, stats, emit):
         if phase == 1:
-            self.hp.build(tasks, runs, acc, stats, outputs)
+            self.hp.build(tasks, runs, acc, stats, emit)
             return
         ops, costs = self.ops, self.costs
         B = ops.B
@@ -556,7 +559,7 @@ class _InnerPlan(SpgemmPlan):
     def est_runs(self, phase):
         return float(3 * self.s_len.sum() + 5 * self.piece_row.size)
 
-    def _build(self, phase, tasks, runs, acc, stats, outputs):
+    def _build(self, phase, tasks, runs, acc, stats, emit):
         ops, costs = self.ops, self.costs
         A = ops.A
         cnt = self.task_piece_ptr[tasks + 1] - self.task_piece_ptr[tasks]
@@ -565,8 +568,7 @@ class _InnerPlan(SpgemmPlan):
         prow = self.piece_row[pieces]
         lo, hi = self.piece_lo[pieces], self.piece_hi[pieces]
         rows = np.unique(prow)
-        junk: list = []
-        res = _run_rows(ops, rows, self._sz.slots, self._sz.passes, costs.hash, self.shape.sp_banks, True, junk)
+        res = _run_rows(ops, rows, self._sz.slots, self._sz.passes, costs.hash, self.shape.sp_banks, True, None)
         if res is None:
             return
         loc = np.searchsorted(rows, prow)
@@ -582,7 +584,7 @@ class _InnerPlan(SpgemmPlan):
         nz_before_key = np.r_[0, np.cumsum(res.key_nz)]  # nonzero keys before each key (block)
         c_idx_pos = nz_before_key[cand][nz]
         vals = res.c_val[c_idx_pos]
-        outputs.append(OutputBlock(crow[nz], j[nz], vals))
+        emit(OutputBlock(crow[nz], j[nz], vals))
         nt = tasks.size
         a_ptr, a_idx, a_val = ops.a
         bt_ptr, bt_idx, bt_val = self.bt

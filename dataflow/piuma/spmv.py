@@ -88,7 +88,7 @@ class SpmvPlan:
     def est_runs(self, phase: int = 0) -> float:
         return float(self.A.nnz + 4 * self.n_tasks())
 
-    def block(self, phase: int, tasks: np.ndarray) -> tuple[Program, list]:
+    def block(self, phase: int, tasks: np.ndarray, emit=None) -> tuple[Program, list]:
         """Program of ``tasks`` (global ids, ascending; task ``t`` of the program is ``tasks[t]``)."""
         A, costs, df = self.A, self.costs, self.dataflow
         tasks = np.asarray(tasks, np.int64)
