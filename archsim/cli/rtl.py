@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from workloads.errors import InputError
-from workloads.sparsity import parse_nm
 
 __all__ = ["register", "build_array"]
 
@@ -36,6 +35,7 @@ def _add_array_args(p: argparse.ArgumentParser) -> None:
 def build_array(args: argparse.Namespace):
     """A `SparseArray` from parsed CLI arguments (errors name the flag)."""
     from rtl.array import SparseArray
+    from workloads.sparsity import parse_nm
 
     nm = parse_nm(args.nm)
     if args.dataflow not in ("ws", "os"):
