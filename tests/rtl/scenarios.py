@@ -1,7 +1,8 @@
 """Tiles for the cocotb scenarios: random ones from a seed, and real MiniLM weights.
 
-Real tiles: a MiniLM-L6 layer-0 weight (float32 ``[out, in]``, from ``../shared/data/models/
-weights/``) is quantised to int8 (symmetric per tensor), N:M-pruned along the input axis (the FF
+Real tiles: a MiniLM-L6 layer-0 weight (float32 ``[out, in]``, from ``models/weights/`` in the
+shared test data; the pytest side finds it through the ``shared_data`` fixture of
+``tests/conftest.py`` and passes the folder as ``cfg["weights_dir"]``) is quantised to int8 (symmetric per tensor), N:M-pruned along the input axis (the FF
 reduction axis) with `workloads.sparsity.nm_mask` / `compress`, and multiplied by seeded random
 int8 activations; the GEMM is cut into array tiles by the dataflow package
 (`dataflow.tiles.cut_tiles`, the same cutting the simulator's schedules use).  Each real tile
@@ -11,7 +12,6 @@ outputs must add back (`dataflow.tiles.assemble`) to numpy's full ``A @ B``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,23 +22,15 @@ from dataflow.tiles import assemble, cut_tiles
 from rtl.bench import Tile, quantize_int8, random_tiles
 from workloads.sparsity import NM, nm_mask
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def weights_dir() -> Path | None:
-    """``../shared/data/models/weights`` next to the repo (or ``ARCHSIM_WEIGHTS_DIR``)."""
-    cands = [os.environ.get("ARCHSIM_WEIGHTS_DIR"), REPO.parent / "shared/data/models/weights",
-             "/work/shared/data/models/weights"]
-    for c in cands:
-        if c and Path(c).is_dir():
-            return Path(c)
-    return None
-
 
 def real_tiles(cfg: dict, sc: dict) -> list[Tile]:
-    wdir = weights_dir()
-    if wdir is None or not (wdir / sc["weights"]).exists():
-        return []
+    """Tiles of a ``real`` scenario; the weights must be there (a missing file is an error: the
+    pytest side drops real scenarios, visibly, when the shared data is absent)."""
+    if not cfg.get("weights_dir"):
+        raise FileNotFoundError(f"scenario {sc['name']}: no weights_dir in the configuration")
+    wdir = Path(cfg["weights_dir"])
+    if not (wdir / sc["weights"]).is_file():
+        raise FileNotFoundError(f"scenario {sc['name']}: {wdir / sc['weights']} not found")
     rows, cols, n, m, width = cfg["rows"], cfg["cols"], cfg["n"], cfg["m"], cfg["width"]
     ws = cfg["dataflow"] == "ws"
     w = np.load(wdir / sc["weights"])  # float32 [out, in]
