@@ -7,9 +7,32 @@ import json
 import sys
 from pathlib import Path
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
+
+#: The names the flags accept, spelled here so that a mistake is reported (with the nearest
+#: name) before scipy is imported; a test checks them against `dataflow.piuma`.
+KERNELS = ("spgemm", "spmv")
+DATAFLOWS = {"spgemm": ("rowwise-hash", "inner", "outer"),
+             "spmv": ("base", "cached", "dma", "cache-all")}
+PARTITIONS = ("nnz", "cyclic", "dynamic")
+
+
+def _check_name(flag: str, value: str, choices) -> None:
+    if value not in choices:
+        raise InputError(f"{flag}: unknown {value!r}{did_you_mean(value, choices)} "
+                         f"(expected one of {', '.join(choices)})")
+
+
+def _check_flags(args, dataflows: list[str | None]) -> None:
+    """Kernel, dataflow(s) and partition as typed; errors name the flag."""
+    _check_name("--kernel", args.kernel, KERNELS)
+    flag = "--dataflows" if hasattr(args, "dataflows") else "--dataflow"
+    for df in dataflows:
+        if df is not None:
+            _check_name(f"{flag} (for --kernel {args.kernel})", df, DATAFLOWS[args.kernel])
+    _check_name("--partition", args.partition, PARTITIONS)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -17,7 +40,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cores", type=int, help="cores per die (override)")
     p.add_argument("--dies", type=int, help="dies (override)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--partition", default="nnz", help="nnz | cyclic | dynamic")
+    p.add_argument("--partition", default="nnz",
+                   help="how rows are split over threads: nnz (equal non-zeros, default), cyclic "
+                        "or dynamic")
     p.add_argument("--rmat-no-permute", action="store_true", dest="rmat_no_permute",
                    help="keep R-MAT's raw Kronecker vertex labels (hubs at the lowest ids) instead of Graph500's random relabelling")
 
@@ -26,12 +51,11 @@ def _config(args):
     from archsim.config import load_config, with_overrides
 
     cfg = load_config(args.config, expect="piuma")
-    ov = {}
-    if getattr(args, "cores", None) is not None:
-        ov["cores_per_die"] = args.cores
-    if getattr(args, "dies", None) is not None:
-        ov["dies"] = args.dies
-    return with_overrides(cfg, ov, where="--cores/--dies") if ov else cfg
+    for flag, field in (("cores", "cores_per_die"), ("dies", "dies")):
+        v = getattr(args, flag, None)
+        if v is not None:
+            cfg = with_overrides(cfg, {field: v}, where=f"--{flag} {v}")
+    return cfg
 
 
 def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
@@ -62,6 +86,7 @@ def _run(args) -> int:
 
     if args.matrix is None and args.rmat_scale is None:
         raise InputError("--matrix or --rmat-scale is required")
+    _check_flags(args, [args.dataflow])
     cfg = _config(args)
     wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
     res, out = run_piuma(cfg, wl, seed=args.seed)
@@ -101,8 +126,9 @@ def _compare(args) -> int:
     from archsim.piuma.plots import plot_compare
     from archsim.piuma.run import run_piuma
 
-    cfg = _config(args)
     flows = _parse_list(args.dataflows)
+    _check_flags(args, flows)
+    cfg = _config(args)
     inputs = [("matrix", m) for m in _parse_list(args.matrices or "")] + [("rmat", int(s)) for s in _parse_list(args.rmat_scales or "")]
     if not inputs:
         raise InputError("--matrices or --rmat-scales is required")
@@ -128,11 +154,18 @@ def _scaling(args) -> int:
     from archsim.piuma.plots import plot_scaling
     from archsim.piuma.run import run_piuma
 
+    if args.matrix is None and args.rmat_scale is None:
+        raise InputError("--matrix or --rmat-scale is required")
+    _check_flags(args, [args.dataflow])
     cfg = _config(args)
     points = []
     for spec in _parse_list(args.points):
         dies, _, cores = spec.partition("x") if "x" in spec else ("1", "", spec)
-        c = with_overrides(cfg, {"dies": int(dies), "cores_per_die": int(cores)}, where="--points")
+        try:
+            d_i, c_i = int(dies), int(cores)
+        except ValueError:
+            raise InputError(f"--points: expected CORES or DIESxCORES, got {spec!r}") from None
+        c = with_overrides(cfg, {"dies": d_i, "cores_per_die": c_i}, where=f"--points {spec}")
         wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
         res, _ = run_piuma(c, wl, seed=args.seed)
         points.append({"dies": int(dies), "cores": int(dies) * int(cores), "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})

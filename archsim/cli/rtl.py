@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register", "build_array"]
 
@@ -72,7 +72,8 @@ def _synth(args: argparse.Namespace) -> int:
     targets = args.target or ["generic"]
     for t in targets:
         if t not in TARGETS:
-            raise InputError(f"rtl synth: --target must be one of {sorted(TARGETS)}, got {t!r}")
+            raise InputError(f"rtl synth: --target must be one of {', '.join(sorted(TARGETS))}, "
+                             f"got {t!r}{did_you_mean(t, TARGETS)}")
     array = build_array(args)
     results = []
     for t in targets:

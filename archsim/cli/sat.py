@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
 
@@ -33,32 +33,40 @@ def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> N
 
 
 def _config(args: argparse.Namespace):
+    """The config with the flags applied; a bad value names the flag the user typed."""
     import yaml
 
     from archsim.config import load_config, with_overrides
 
     cfg = load_config(args.config, expect="sat")
-    over: dict[str, Any] = {}
     for flag, path in (("rows", "array.rows"), ("cols", "array.cols"),
                        ("multipliers", "array.multipliers_per_pe")):
         v = getattr(args, flag, None)
-        if v is not None:
-            over[path] = v
-            if flag == "multipliers":
-                over["array.window"] = max(v, cfg.array.window)
+        if v is None:
+            continue
+        over: dict[str, Any] = {path: v}
+        if flag == "multipliers":
+            over["array.window"] = max(v, cfg.array.window)
+        cfg = with_overrides(cfg, over, where=f"--{flag} {v}")
+    sets: dict[str, Any] = {}
     for item in args.set:
         if "=" not in item:
             raise InputError(f"--set: expected FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        over[k.strip()] = yaml.safe_load(v)
-    if over:
-        cfg = with_overrides(cfg, over, where="--set")
+        sets[k.strip()] = yaml.safe_load(v)
+    if sets:
+        cfg = with_overrides(cfg, sets, where="--set")
     return cfg
 
 
 def _workload(args: argparse.Namespace) -> dict[str, Any]:
     w: dict[str, Any] = {"sparsity": args.sparsity}
     if args.model:
+        from workloads.dnn.zoo import MODELS
+
+        if args.model not in MODELS:
+            raise InputError(f"--model: unknown {args.model!r}{did_you_mean(args.model, MODELS)} "
+                             f"(choose one of {', '.join(MODELS)})")
         w["model"] = args.model
         w["batch"] = args.batch
     else:
@@ -192,7 +200,12 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     model = get_model(args.model)
     rows = layer_table(model, args.batch)
     if args.json:
-        print(json.dumps(rows, indent=1))
+        for row in rows:
+            for g in row["gemms"]:
+                # every training GEMM scales linearly with the batch (M or K is batch x positions)
+                g["MACs_per_sample"] = g["MACs"] // args.batch
+        print(json.dumps({"model": model.name, "batch": args.batch, "params": model.params,
+                          "macs_per_sample": model.macs, "layers": rows}, indent=1))
         return 0
     print(f"{model.name}: {model.params:,} parameters, {model.macs / 1e9:.3f} GMACs forward "
           f"per sample; batch {args.batch}")
@@ -234,9 +247,15 @@ def register(sub) -> None:
     w = sub.add_parser("workloads", help="inspect workloads")
     wsub = w.add_subparsers(dest="what", required=True, parser_class=sub._parser_class)
     lp = wsub.add_parser("layers", help="per layer: the three training GEMMs (M, N, K, MACs)")
-    lp.add_argument("model")
-    lp.add_argument("--batch", type=int, default=1)
-    lp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lp.add_argument("model", help="model from the zoo (resnet18, resnet50, vgg16, vit_b_16, "
+                                   "bert_base, gpt2)")
+    lp.add_argument("--batch", type=int, default=1,
+                    help="samples per iteration; GEMM shapes and MACs are for the whole batch "
+                         "(default 1)")
+    lp.add_argument("--json", action="store_true",
+                    help="print JSON instead of a table: {model, batch, params, macs_per_sample, "
+                         "layers: [{name, type, ..., gemms: [{pass, M, N, K, count, MACs, "
+                         "MACs_per_sample, ...}]}]}")
     lp.set_defaults(func=_cmd_layers)
 
     d = sub.add_parser("demo", help="main job: dense vs N:M training on several models, "
