@@ -104,17 +104,31 @@ def summary_text(r, dense=None) -> str:
     return "\n".join(lines)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from archsim.sat.run import simulate_sat
+def _simulate(cfg, w: dict[str, Any], seed: int, label: str):
+    """Schedule and simulate one workload, with a progress bar over its GEMMs when on a terminal
+    (weighted by the scheduler's cycle estimates, in simulated cycles); the same steps as
+    `archsim.sat.run.simulate_sat`."""
+    from archsim.cli.progress import bar
+    from archsim.sat.run import make_schedule, run_schedule
 
+    sched = make_schedule(cfg, w)
+    plans = sched.plans
+    if len(plans) < 2:
+        return run_schedule(cfg, sched, seed=seed)
+    weight = [max(p.est_cycles, 1) for p in plans]
+    with bar(sum(weight), f"simulating {label} ({len(plans)} GEMMs)", unit="cycle") as b:
+        return run_schedule(cfg, sched, seed=seed, on_gemm_done=lambda i: b.update(weight[i]))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if getattr(args, "schedule", None):
         return _replay(cfg, args)
     w = _workload(args)
-    r = simulate_sat(cfg, w, seed=args.seed)
+    r = _simulate(cfg, w, args.seed, args.sparsity)
     dense = None
     if args.compare_dense:
-        dense = simulate_sat(cfg, {**w, "sparsity": "dense"}, seed=args.seed)
+        dense = _simulate(cfg, {**w, "sparsity": "dense"}, args.seed, "dense")
         metrics = dict(r.metrics)
         metrics["speedup_vs_dense"] = dense.total_cycles / r.total_cycles
         metrics["energy_ratio_vs_dense"] = dense.total_energy_pj / r.total_energy_pj

@@ -9,7 +9,7 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from archsim.config import config_hash
 from archsim.energy import energy_breakdown, load_energy_table
@@ -79,9 +79,12 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
     return schedule_training(get_model(w["model"]), w["batch"], nm, shape, mem, **kw)
 
 
-def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunResult:
-    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance)."""
-    stats = SatModel(cfg, schedule).run()
+def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0,
+                 on_gemm_done: Callable[[int], None] | None = None) -> RunResult:
+    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance).
+
+    ``on_gemm_done(plan_index)`` is called as the array finishes each GEMM (progress display)."""
+    stats = SatModel(cfg, schedule, on_gemm_done=on_gemm_done).run()
     total = int(math.ceil(stats.total_cycles))
     plans = schedule.plans
     phase: dict[str, int] = {"FF": 0, "BP": 0, "WU": 0, "drain": 0}
