@@ -69,6 +69,7 @@ __all__ = [
     "weight_arrays",
     "nm_weight_stats",
     "ff_weight_matrix",
+    "onnx_ff_weight",
     "MAC_OPS_UNSUPPORTED",
 ]
 
@@ -657,6 +658,24 @@ def ff_weight_matrix(layer: Layer, weight: np.ndarray, *, group: int = 0) -> np.
     cout_g = layer.out_ch // g
     wg = w[group * cout_g:(group + 1) * cout_g]  # [cout_g, cin_g, kh, kw]
     return wg.transpose(2, 3, 1, 0).reshape(-1, cout_g).copy()  # [(kh, kw, cin_g), cout_g]
+
+
+def onnx_ff_weight(path: str | os.PathLike, layer: str, *, group: int = 0,
+                   batch: int | None = None) -> tuple[Layer, np.ndarray]:
+    """``(layer, B)``: the FF GEMM weight operand ``B[k, n]`` (float32, im2col order, one
+    group) of the layer called ``layer`` in the ONNX file, from its initializer.
+
+    This is what an RTL testbench quantises, prunes N:M along ``k`` and cuts into tiles
+    (`dataflow.tiles.cut_tiles`), as it does for the MiniLM weights; N:M groups stay inside one
+    convolution group's input channels when ``M`` divides ``channels_per_group``.
+    """
+    imp = import_onnx(path, batch=batch)
+    lay = imp.model.layer(layer)
+    arrays = weight_arrays(imp)
+    if layer not in arrays:
+        raise InputError(f"{path}: layer {layer!r} has no initializer values (placeholder, "
+                         f"graph input or no weight)")
+    return lay, ff_weight_matrix(lay, arrays[layer], group=group)
 
 
 def nm_weight_stats(layer: Layer, weight: np.ndarray, nm: NM) -> dict[str, Any]:
