@@ -291,11 +291,19 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     p = tmp_path / "deconv.onnx"
     onnx.save(_graph([node], [_w("w", (3, 4, 2, 2))], [1, 3, 8, 8]), str(p))
     out["mac_op"] = (p, "node 'up' (ConvTranspose): operator carries MACs but has no lowering")
+    branch = helper.make_graph([helper.make_node("Identity", ["x"], ["b"])], "branch", [],
+                               [helper.make_tensor_value_info("b", TensorProto.FLOAT, None)])
+    cond = numpy_helper.from_array(np.array(True), "cond")
+    node = helper.make_node("If", ["cond"], ["y"], name="maybe", then_branch=branch,
+                            else_branch=branch)
+    p = tmp_path / "if.onnx"
+    onnx.save(_graph([node], [cond], [1, 3, 8, 8]), str(p))
+    out["control_flow"] = (p, "node 'maybe' (If): control flow with a subgraph")
     return out
 
 
 @pytest.mark.parametrize("case", ["not_onnx", "truncated", "opset", "dynamic_batch",
-                                  "missing_weights", "mac_op"])
+                                  "missing_weights", "mac_op", "control_flow"])
 def test_bad_files_are_one_line_errors(capsys, tmp_path, case):
     path, fragment = _bad_files(tmp_path)[case]
     code, out, err = _run(capsys, "workloads", "import", path)

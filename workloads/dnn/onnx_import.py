@@ -28,8 +28,8 @@ of every graph input takes ``batch``; a fixed one is kept), and shapes are infer
   with kind ``constant``.
 
 Operators that carry MACs but have no lowering here (``ConvTranspose``, ``Einsum``, ``LSTM``,
-quantised convs and matmuls, operators of custom domains ...) are an `InputError` naming the
-file, the node and its op type.  So are files that are not ONNX, truncated files, opsets newer
+quantised convs and matmuls, operators of custom domains, control flow with subgraphs ...) are an
+`InputError` naming the file, the node and its op type.  So are files that are not ONNX, truncated files, opsets newer
 than the installed ``onnx`` knows, inputs whose shape is unknown (except a batch dim bound by
 ``batch``) and node inputs that nothing defines (a Conv with missing weights).
 
@@ -320,7 +320,7 @@ class _Importer:
         g = self.g
         self.check_defined()
         self.bind_and_infer()
-        inits = {t.name for t in g.initializer}
+        inits = {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
         const: set[str] = set(inits)
         consumers: dict[str, list] = {}
         for node in g.node:
@@ -339,6 +339,9 @@ class _Importer:
             if node.domain not in _DEFAULT_DOMAINS:
                 raise self.err(node, f"operator of custom domain {node.domain!r}: its MACs are "
                                      f"unknown, cannot import")
+            if op in ("If", "Loop", "Scan"):
+                raise self.err(node, "control flow with a subgraph is not supported (the MACs "
+                                     "of its body cannot be counted statically)")
             if op in MAC_OPS_UNSUPPORTED:
                 raise self.err(node, "operator carries MACs but has no lowering in archsim "
                                      "(supported: Conv, Gemm, MatMul)")
@@ -386,7 +389,8 @@ class _Importer:
 
     def check_defined(self) -> None:
         g = self.g
-        defined = {t.name for t in g.initializer} | {vi.name for vi in g.input}
+        defined = ({t.name for t in g.initializer} | {vi.name for vi in g.input}
+                   | {t.values.name for t in g.sparse_initializer})
         for node in g.node:
             for i, name in enumerate(node.input):
                 if name and name not in defined:
