@@ -91,6 +91,9 @@ def bench(name: str, source: str, batch: int, cfg) -> dict:
         "dense_mj": d.total_energy_pj / 1e9, "nm_mj": s.total_energy_pj / 1e9,
         "energy_ratio": d.total_energy_pj / s.total_energy_pj,
         "multiplier_util_nm": s.metrics["multiplier_utilization"],
+        "pass_speedup": {p: d.phase_cycles.get(p, 0) / max(s.phase_cycles.get(p, 0), 1)
+                         for p in ("FF", "BP", "WU")},
+        "wu_share_nm": s.phase_cycles.get("WU", 0) / s.total_cycles,
         "classes": {c: {"dense_cycles": cd.get(c, 0), "nm_cycles": cs.get(c, 0)}
                     for c in sorted(set(cd) | set(cs))},
     }
@@ -122,13 +125,16 @@ def main(argv=None) -> int:
             "machine": platform.machine(), "wall_s": time.perf_counter() - t0}
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = ["| model | source | params | GMACs | import | dense cycles | 2:8 cycles | 2:8 speed-up "
-             "| energy dense → 2:8 (mJ) | energy saving | mult. util. 2:8 |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| FF / BP / WU speed-up | WU share of 2:8 | energy dense → 2:8 (mJ) | "
+             "energy saving | mult. util. 2:8 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         imp = "—" if r["import_s"] is None else f"{r['import_s'] * 1e3:.0f} ms"
         lines.append(f"| {r['model']} | {r['source']} | {r['params']:,} | "
                      f"{r['gmacs_per_sample']:.3f} | {imp} | {r['dense_cycles']:,} | "
-                     f"{r['nm_cycles']:,} | {r['speedup']:.3f}x | {r['dense_mj']:.1f} → "
+                     f"{r['nm_cycles']:,} | {r['speedup']:.3f}x | "
+                     + " / ".join(f"{r['pass_speedup'][p]:.2f}" for p in ("FF", "BP", "WU"))
+                     + f" | {r['wu_share_nm']:.0%} | {r['dense_mj']:.1f} → "
                      f"{r['nm_mj']:.1f} | {r['energy_ratio']:.3f}x | "
                      f"{r['multiplier_util_nm']:.1%} |")
     lines += ["", "| model | layer class | share of dense cycles | share of 2:8 cycles | "

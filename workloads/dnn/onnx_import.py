@@ -322,6 +322,7 @@ class _Importer:
         self.bind_and_infer()
         inits = {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
         const: set[str] = set(inits)
+        self.const = const  # grows as constant nodes are met (graph order is topological)
         consumers: dict[str, list] = {}
         for node in g.node:
             for name in node.input:
@@ -549,16 +550,9 @@ class _Importer:
         if len(other) != 1:
             return None
         dims = self.shapes.get(other[0])
-        if dims is None or _prod(dims) != n or other[0] not in {t.name for t in self.g.initializer} \
-                and not self._is_constant_output(other[0]):
+        if dims is None or _prod(dims) != n or other[0] not in self.const:
             return None
         return add
-
-    def _is_constant_output(self, name: str) -> bool:
-        for node in self.g.node:
-            if name in node.output:
-                return node.op_type in ("Constant", "ConstantOfShape")
-        return False
 
     def norm(self, node, name: str) -> Layer:
         x = self.shape(node, node.input[0], "input")
