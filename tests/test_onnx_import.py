@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from archsim.api import simulate
 from archsim.cli import main
 from archsim.config import load_config
 from dataflow.sat import GemmSpec, effective_nm, training_gemm_specs
-from workloads.dnn import get_model, layer_table, training_gemms
+from workloads.dnn import Layer, get_model, layer_table, training_gemms
 from workloads.dnn import onnx_examples as ex
 from workloads.dnn.onnx_import import import_onnx, load_model, nm_weight_stats, weight_arrays
 from workloads.errors import InputError
@@ -211,6 +212,7 @@ def test_conv_attributes(tmp_path, attrs, x_hw, out_hw):
     onnx.save(_graph([node], [_w("w", (8, 4, 3, 3))], [1, 4, *x_hw]), str(path))
     layer = import_onnx(path).model.layer("c")
     assert layer.out_hw == out_hw and layer.macs == out_hw[0] * out_hw[1] * 8 * 4 * 9
+    assert Layer(**json.loads(json.dumps(asdict(layer)))) == layer  # JSON round trip
 
 
 def test_conv1d_and_matmul_of_weight_on_the_left(tmp_path):
