@@ -15,7 +15,9 @@ Derived quantities are Python properties on the models, never expressions evalua
 from __future__ import annotations
 
 import hashlib
+import difflib
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -36,7 +38,9 @@ __all__ = [
     "CONFIG_DIR",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+#: The bundled presets, energy tables and example sweeps (package data, found through
+#: ``importlib.resources`` so they work from a wheel as well as from a source checkout).
+CONFIG_DIR = Path(str(resources.files("archsim") / "configs"))
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,12 +88,28 @@ def _format_validation_error(err: ValidationError, where: str, prefix: str) -> s
     return f"{where}: {path}: {msg}{shown}{tail}"
 
 
+def presets() -> list[str]:
+    """Names of the bundled presets (``archsim/configs/*.yaml``)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
 def preset_path(name_or_path: str | Path) -> Path:
-    """A preset name (``sat``) becomes ``configs/sat.yaml``; a path is returned as is."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(name_or_path):
+    """A preset name (``sat``) becomes the bundled ``archsim/configs/sat.yaml``; anything that
+    looks like a path (a ``.yaml``/``.yml`` suffix or a directory separator) is returned as is.
+
+    A bare name is never looked up in the working directory, so a local file or folder called
+    ``sat`` cannot shadow the preset; an unknown name is an `InputError` with the nearest preset."""
+    text = str(name_or_path)
+    p = Path(text)
+    if p.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
         return p
-    return CONFIG_DIR / f"{name_or_path}.yaml"
+    candidate = CONFIG_DIR / f"{text}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = presets()
+    near = difflib.get_close_matches(text, names, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise InputError(f"{text}: unknown preset (expected a YAML path or one of {', '.join(names)}){hint}")
 
 
 def read_yaml(path: str | Path, what: str = "config") -> Any:

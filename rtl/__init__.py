@@ -9,14 +9,14 @@
 * `rtl.export`: Verilog (Amaranth's built-in Yosys) and `synth_stats` (cells, LUTs, FFs, DSPs).
 * `rtl.bench`: the simulator-agnostic tile testbench (driver, monitor, model, checker) used by
   the cocotb tests in ``tests/rtl`` and the Amaranth-simulator tests.
-* ``archsim rtl export|synth`` (`rtl.cli`).
+* ``archsim rtl export|synth`` (`archsim.cli.rtl`).
 """
 
 __all__ = ["SparseArray", "SparsePE"]
 
 
 def __getattr__(name: str):
-    # Lazy: `archsim` builds its parser from `rtl.cli` and should not pay for importing Amaranth.
+    # Lazy: `archsim` builds its parser from `archsim.cli.rtl` and should not pay for importing Amaranth.
     if name == "SparseArray":
         from rtl.array import SparseArray
 

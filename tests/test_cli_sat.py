@@ -5,6 +5,7 @@ import json
 import pytest
 
 from archsim.cli import main
+from archsim.config import CONFIG_DIR
 from dataflow.sat import Schedule
 
 
@@ -113,7 +114,7 @@ def test_unknown_yaml_key_names_the_path(capsys, tmp_path):
 
     import yaml
 
-    base = yaml.safe_load(Path("configs/sat.yaml").read_text())
+    base = yaml.safe_load((CONFIG_DIR / "sat.yaml").read_text())
     base["array"]["colour"] = "blue"
     f = tmp_path / "bad.yaml"
     f.write_text(yaml.safe_dump(base))
@@ -126,11 +127,11 @@ def test_missing_energy_entry_is_an_error(capsys, tmp_path):
 
     import yaml
 
-    table = yaml.safe_load(Path("configs/energy/horowitz_45nm.yaml").read_text())
+    table = yaml.safe_load((CONFIG_DIR / "energy/horowitz_45nm.yaml").read_text())
     del table["entries"]["fp16_mul"]
     t = tmp_path / "e.yaml"
     t.write_text(yaml.safe_dump(table))
-    base = yaml.safe_load(Path("configs/sat.yaml").read_text())
+    base = yaml.safe_load((CONFIG_DIR / "sat.yaml").read_text())
     base["energy_table"] = str(t)
     f = tmp_path / "c.yaml"
     f.write_text(yaml.safe_dump(base))

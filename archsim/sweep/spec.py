@@ -329,9 +329,29 @@ def _check_axis_name(name: str, where: str) -> None:
         raise InputError(f"{where}: {name!r}: workload axes take one key (workload.<key>)")
 
 
+def spec_path(name_or_path: str | Path) -> Path:
+    """A bundled sweep name (``demo``) becomes ``archsim/configs/sweeps/demo.yaml``; a path is
+    returned as is (a bare name is never looked up in the working directory)."""
+    from archsim.config import CONFIG_DIR
+
+    text = str(name_or_path)
+    p = Path(text)
+    if p.suffix in (".yaml", ".yml") or "/" in text:
+        return p
+    candidate = CONFIG_DIR / "sweeps" / f"{text}.yaml"
+    if candidate.is_file():
+        return candidate
+    import difflib
+
+    names = sorted(q.stem for q in (CONFIG_DIR / "sweeps").glob("*.yaml"))
+    near = difflib.get_close_matches(text, names, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise InputError(f"{text}: unknown sweep spec (expected a YAML path or one of {', '.join(names)}){hint}")
+
+
 def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a sweep spec YAML file; errors name the file and the dotted path."""
-    p = Path(path)
+    p = spec_path(path)
     data = read_yaml(p, "sweep spec")
     return parse_spec(data, where=str(p), spec_dir=p.resolve().parent)
 

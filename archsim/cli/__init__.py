@@ -1,14 +1,17 @@
 """The ``archsim`` command line: a thin layer over the public API.
 
-Sub-commands are registered by the modules that own them (``register(subparsers)``), so each
-simulator, the RTL flow and the sweep layer keep their flags next to their code:
+Every command lives in this package, one module per concern; the simulators, the sweep layer
+and the RTL never import the CLI:
 
-* ``archsim run sat|piuma ...``    one simulation (`archsim.sat.cli`, `archsim.piuma.cli`)
-* ``archsim schedule ...``         the offline schedule of a SAT workload as JSON
-* ``archsim workloads layers ...`` the layers of a model and their training GEMMs
-* ``archsim demo``                 the main job: dense vs N:M training, table and plots
-* ``archsim rtl export|synth``     Verilog and synthesis statistics (`rtl.cli`)
-* ``archsim sweep|results|plot``   design-space sweeps, the result store, plots (`archsim.sweep.cli`)
+* ``archsim run sat ...``, ``schedule``, ``workloads``, ``demo``  (`archsim.cli.sat`)
+* ``archsim run piuma ...``, ``piuma compare|scaling``            (`archsim.cli.piuma`)
+* ``archsim rtl export|synth``     Verilog and synthesis statistics (`archsim.cli.rtl`)
+* ``archsim sweep|results|plot``   design-space sweeps, the result store, plots (`archsim.cli.sweep`)
+
+Each module has ``register(subparsers)`` (top-level commands) and, for simulators,
+``register_run(run_subparsers)``; `_COMMANDS` lists them explicitly and a missing module or
+function is an `ImportError`/`AttributeError` at parser build time (a test builds the parser), never
+a silently dropped sub-command.
 
 User mistakes (`InputError`, a missing file) print ``error: <one line>`` on stderr and exit 2,
 without a traceback.
@@ -32,8 +35,17 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message}")
 
 
+#: (module, register functions it must define): ``register_run`` adds to ``archsim run``.
+_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("archsim.cli.sat", ("register_run", "register")),
+    ("archsim.cli.piuma", ("register_run", "register")),
+    ("archsim.cli.rtl", ("register",)),
+    ("archsim.cli.sweep", ("register",)),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from archsim import _cli_hooks
+    from importlib import import_module
 
     parser = _Parser(prog="archsim", description="Sparse-hardware co-design simulator.")
     from archsim.results import package_version
@@ -42,10 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation")
     run_sub = run.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
-    for register in _cli_hooks.run_hooks():
-        register(run_sub)
-    for register in _cli_hooks.top_hooks():
-        register(sub)
+    for modname, functions in _COMMANDS:
+        module = import_module(modname)
+        for fn in functions:
+            register = getattr(module, fn)  # AttributeError if renamed: fail loudly
+            register(run_sub if fn == "register_run" else sub)
     return parser
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +253,3 @@ def register(sub) -> None:
     d.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     d.set_defaults(func=_cmd_demo)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    from archsim.cli import main
-
-    sys.exit(main(["run", "sat", *sys.argv[1:]]))
