@@ -239,7 +239,7 @@ def register(sub) -> None:
     lp.add_argument("--batch", type=int, default=1)
     lp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lp.set_defaults(func=_cmd_layers)
-    from archsim.onnx_cli import register_import
+    from archsim.cli.onnx_import import register_import
 
     register_import(wsub)
 

@@ -4,7 +4,7 @@ Prints the import summary (opset, parameters, forward MACs, layers by kind, grou
 depthwise convolutions, every operator that became no layer with its elementwise work), the
 training GEMM totals at ``--batch``, and with ``--weights`` the N:M statistics of the real
 initializers per layer (what BDWP's FF copy keeps).  ``--json OUT`` writes all of it.
-Registered under ``archsim workloads`` by `archsim.sat.cli` (one call, `register_import`).
+Registered under ``archsim workloads`` by `archsim.cli.sat` (one call, `register_import`).
 """
 
 from __future__ import annotations
