@@ -15,7 +15,8 @@ __all__ = ["register_run", "register"]
 def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="model from the zoo (resnet18, resnet50, vgg16, vit_b_16, "
-                                     "bert_base, gpt2)")
+                                     "bert_base, gpt2) or an ONNX file (PATH.onnx; --batch "
+                                     "binds a dynamic batch dim)")
     src.add_argument("--gemm", metavar="M,K,N", help="a single GEMM out[M,N] = A[M,K]·B[K,N]")
     if replay:
         src.add_argument("--schedule", metavar="FILE",
@@ -64,9 +65,9 @@ def _workload(args: argparse.Namespace) -> dict[str, Any]:
     if args.model:
         from workloads.dnn.zoo import MODELS
 
-        if args.model not in MODELS:
+        if args.model not in MODELS and not str(args.model).lower().endswith(".onnx"):
             raise InputError(f"--model: unknown {args.model!r}{did_you_mean(args.model, MODELS)} "
-                             f"(choose one of {', '.join(MODELS)})")
+                             f"(choose one of {', '.join(MODELS)}, or give a PATH.onnx)")
         w["model"] = args.model
         w["batch"] = args.batch
     else:
@@ -207,11 +208,11 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
-    from workloads.dnn import get_model, layer_table
+    from workloads.dnn import layer_table, load_model
 
     if args.batch < 1:
         raise InputError(f"--batch: must be >= 1, got {args.batch}")
-    model = get_model(args.model)
+    model = load_model(args.model, batch=args.batch)
     rows = layer_table(model, args.batch)
     if args.json:
         for row in rows:
@@ -261,8 +262,8 @@ def register(sub) -> None:
     w = sub.add_parser("workloads", help="inspect workloads")
     wsub = w.add_subparsers(dest="what", required=True, parser_class=sub._parser_class)
     lp = wsub.add_parser("layers", help="per layer: the three training GEMMs (M, N, K, MACs)")
-    lp.add_argument("model", help="model from the zoo (resnet18, resnet50, vgg16, vit_b_16, "
-                                   "bert_base, gpt2)")
+    lp.add_argument("model", help="zoo name (resnet18, resnet50, vgg16, vit_b_16, bert_base, "
+                                   "gpt2) or PATH.onnx")
     lp.add_argument("--batch", type=int, default=1,
                     help="samples per iteration; GEMM shapes and MACs are for the whole batch "
                          "(default 1)")
@@ -271,6 +272,9 @@ def register(sub) -> None:
                          "layers: [{name, type, ..., gemms: [{pass, M, N, K, count, MACs, "
                          "MACs_per_sample, ...}]}]}")
     lp.set_defaults(func=_cmd_layers)
+    from archsim.cli.onnx_import import register_import
+
+    register_import(wsub)
 
     d = sub.add_parser("demo", help="main job: dense vs N:M training on several models, "
                                     "table + plots")
