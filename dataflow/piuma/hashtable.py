@@ -56,15 +56,17 @@ MARK_ENTRIES = 1 << 21  # rows x n_cols entries of the dense key marker of one g
 GROUP_PRODUCTS = 1 << 20  # products processed at once
 
 
-def home_slot(cols: np.ndarray, slots: np.ndarray, hash_fn: str) -> np.ndarray:
-    """Home slot of column ``cols`` in a table of ``slots`` (power of two) slots."""
+def home_slot(cols: np.ndarray, slots: np.ndarray, hash_fn: str, bits: np.ndarray | None = None) -> np.ndarray:
+    """Home slot of column ``cols`` in a table of ``slots`` (power of two) slots (``bits`` =
+    log2(slots) if the caller has it)."""
     c = np.asarray(cols, dtype=np.uint64)
     s = np.asarray(slots, dtype=np.uint64)
     if hash_fn == "mod":
         return (c & (s - np.uint64(1))).astype(np.int64)
     if hash_fn == "multiplicative":
         h = ((c & np.uint64(0xFFFFFFFF)) * np.uint64(2654435769)) & np.uint64(0xFFFFFFFF)
-        bits = np.log2(np.asarray(slots, dtype=np.float64)).astype(np.uint64)
+        if bits is None:
+            bits = np.log2(np.asarray(slots, dtype=np.float64)).astype(np.uint64)
         return (h >> (np.uint64(32) - bits)).astype(np.int64)
     raise ValueError(f"unknown hash function {hash_fn!r}")
 
@@ -148,21 +150,20 @@ def multiply_rows(
     group from `row_groups` (bounded products and marker)."""
     n_cols = B.shape[1]
     R = rows.size
-    a_len = np.diff(A.indptr).astype(np.int64)
-    b_len = np.diff(B.indptr).astype(np.int64)
-    a_r = a_len[rows]
+    a_r = (A.indptr[1:][rows] - A.indptr[:-1][rows]).astype(np.int64)
     e = expand_ranges(A.indptr[:-1][rows], a_r)
-    e_row = np.repeat(np.arange(R, dtype=np.int64), a_r)
-    k = A.indices[e].astype(np.int64)
-    bl = b_len[k]
+    k = A.indices[e]
+    bl = (B.indptr[1:][k] - B.indptr[:-1][k]).astype(np.int64)
+    # products in insertion order: (row, k ascending, B[k, :] order); marker index row·n_cols + j
+    # fits int32 (groups keep rows·n_cols <= MARK_ENTRIES)
     p = expand_ranges(B.indptr[:-1][k], bl)
-    p_row = np.repeat(e_row, bl)
-    j = B.indices[p]
+    e_base = np.repeat(np.arange(R, dtype=np.int32) * np.int32(n_cols), a_r)
+    flat = np.repeat(e_base, bl)
+    flat += B.indices[p]
     dtype = np.result_type(A.dtype, B.dtype)
-    p_val = np.repeat(A.data[e].astype(dtype, copy=False), bl) * B.data[p].astype(dtype, copy=False)
-    del p, e, k
-    flat = p_row * n_cols + j
-    del j
+    p_val = np.repeat(A.data[e].astype(dtype, copy=False), bl)
+    p_val *= B.data[p]
+    del p, e, k, e_base
     mark, kmap = _SCRATCH.get(R * n_cols)
     mark[flat] = True
     keys = np.flatnonzero(mark[: R * n_cols])
@@ -171,6 +172,8 @@ def multiply_rows(
     kmap[keys] = np.arange(nk, dtype=np.int32)
     kid = kmap[flat]
     del flat
+    mult = np.bincount(kid, minlength=nk)  # products per key
+    products = np.bincount(np.repeat(np.arange(R), a_r), weights=bl, minlength=R).astype(np.int64)
     krow = keys // n_cols
     kcol = keys - krow * n_cols
     del keys
@@ -183,7 +186,7 @@ def multiply_rows(
     n_tab = int(P_row.sum())
     S_tab = np.repeat(S_row, P_row)
     tbase = 3 * (np.cumsum(S_tab) - S_tab)
-    home = home_slot(kcol, S, hash_fn)
+    home = home_slot(kcol, S, hash_fn, bits=np.log2(S_row).astype(np.uint64)[krow])
     # Robin Hood layout: keys sorted by (table, home, column); two laps of each table so the
     # keys that run past the end wrap to its start
     v = tbase[tab] + home
@@ -214,20 +217,17 @@ def multiply_rows(
     overflow = np.bincount(row_of_tab, weights=over_tab, minlength=R).astype(np.int64)
     mkt = np.zeros(R, np.int64)
     np.maximum.at(mkt, row_of_tab, max_keys_tab) if n_tab else None
-    products = np.bincount(p_row, minlength=R).astype(np.int64)
-    pdisp = disp[kid]
-    probe_reads = np.bincount(p_row, weights=pdisp, minlength=R).astype(np.int64)
-    del pdisp
-    bank = pos[kid] & (banks - 1)
-    bank_hist = np.bincount(p_row * banks + bank, minlength=R * banks).reshape(R, banks).astype(np.int64)
-    del bank, p_row
+    # every product of a key probes the key's displacement and hits the bank of its slot
+    probe_reads = np.bincount(krow, weights=disp * mult, minlength=R).astype(np.int64)
+    bank = pos & (banks - 1)
+    bank_hist = np.bincount(krow * banks + bank, weights=mult, minlength=R * banks).reshape(R, banks).astype(np.int64)
     # values: every slot starts at 0 and adds its products in insertion order
     if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
         acc = np.zeros(nk, np.int64)
         np.add.at(acc, kid, p_val.astype(np.int64))
     else:
         acc = np.bincount(kid, weights=p_val, minlength=nk).astype(dtype, copy=False) if nk else np.zeros(0, dtype)
-    matches = np.bincount(kid, minlength=nk) if keep_keys else None
+    matches = mult if keep_keys else None
     del kid, p_val
     nz = acc != 0
     c_ptr = np.zeros(R + 1, np.int64)

@@ -248,7 +248,8 @@ def _run_rows(ops: _Operands, rows: np.ndarray, slots: np.ndarray, passes: np.nd
         if emit is not None:
             emit(OutputBlock(np.repeat(g, np.diff(r.c_ptr)), r.c_idx, r.c_val))
         if not keep_keys:
-            r = RowsProduct(**{**r.__dict__, "c_idx": r.c_idx[:0], "c_val": r.c_val[:0]})
+            # drop C's entries (fresh empty arrays: a view would keep them alive)
+            r = RowsProduct(**{**r.__dict__, "c_idx": np.empty(0, r.c_idx.dtype), "c_val": np.empty(0, r.c_val.dtype)})
         parts.append(r)
     if not parts:
         return None
