@@ -18,6 +18,8 @@ from dataflow.piuma.common import expand_ranges
 
 __all__ = ["spgemm_numeric", "spmv_numeric", "expand_ranges"]
 
+CHUNK = 1 << 22  # nonzeros per block of `spmv_numeric`
+
 
 def spgemm_numeric(A: sp.csr_array, B: sp.csr_array, dataflow: str = "rowwise-hash") -> sp.csr_array:
     """C = A·B (sorted CSR) by the hash tables of the row-wise kernel (``dataflow`` is accepted
@@ -33,9 +35,16 @@ def spmv_numeric(A: sp.csr_array, x: np.ndarray) -> np.ndarray:
     summation: not the thread's left-to-right stored order, so y may differ from a sequential
     sum in the last bits (well within 1e-12 relative)."""
     dtype = np.result_type(A.dtype, x.dtype)
-    prod = A.data.astype(dtype) * x[A.indices]
-    y = np.zeros(A.shape[0], dtype)
-    nonempty = np.diff(A.indptr) > 0
-    if prod.size:
-        y[nonempty] = np.add.reduceat(prod, A.indptr[:-1][nonempty])
+    n = A.shape[0]
+    y = np.zeros(n, dtype)
+    # blocks of about CHUNK nonzeros (whole rows), so the products are never all held at once
+    cuts = np.unique(np.r_[0, np.searchsorted(A.indptr, np.arange(CHUNK, A.nnz, CHUNK), side="right") - 1, n])
+    for r0, r1 in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+        lo, hi = int(A.indptr[r0]), int(A.indptr[r1])
+        if hi == lo:
+            continue
+        prod = A.data[lo:hi].astype(dtype) * x[A.indices[lo:hi]]
+        starts = A.indptr[r0:r1] - lo
+        nonempty = np.diff(A.indptr[r0:r1 + 1]) > 0
+        y[r0:r1][nonempty] = np.add.reduceat(prod, starts[nonempty])
     return y
