@@ -160,7 +160,9 @@ def test_scratchpad_occupancy_never_above_capacity(small_cfg, dataflow, policy):
 
 
 @pytest.mark.parametrize("kernel,dataflow", [("spgemm", d) for d in SPGEMM_DATAFLOWS] + [("spmv", d) for d in SPMV_DATAFLOWS])
-@pytest.mark.parametrize("src", [{"matrix": "karate"}, {"matrix": "west0067"}, {"rmat_scale": 8}, {"rmat_scale": 10}])
+@pytest.mark.parametrize("src", [{"matrix": "karate"}, {"matrix": "west0067"}, {"rmat_scale": 8},
+                                 pytest.param({"rmat_scale": 10}, marks=pytest.mark.slow),
+                                 pytest.param({"rmat_scale": 12}, marks=pytest.mark.slow)])
 def test_streaming_equals_whole_matrix(small_cfg, kernel, dataflow, src):
     wl = {"kernel": kernel, "dataflow": dataflow, **src}
     out = []

@@ -22,6 +22,7 @@ Workload keys (unknown keys are an `InputError`):
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -109,17 +110,21 @@ def _check(workload: dict[str, Any]) -> tuple[str, str, str]:
 
 
 class _Totals:
-    """Sums over every block of a streamed run (what `_result` needs of programs and demands)."""
+    """Sums over every block of a streamed run: ``dem[name]`` for every per-task array of the
+    demands, ``v[name]`` for the programs' counters, ``stats`` for their schedule statistics
+    (``*_max`` keys: maximum)."""
 
     def __init__(self) -> None:
-        self.v = dict.fromkeys(("read_words", "write_words", "atomics", "cache_accesses", "cache_hits", "dma_words",
-                                "sp_reads", "sp_writes", "sp_atomics", "instr", "tasks"), 0.0)
+        self.dem: dict[str, float] = {}
+        self.v = dict.fromkeys(("sp_reads", "sp_writes", "sp_atomics", "instr", "tasks"), 0.0)
         self.stats: dict[str, float] = {}
 
     def add(self, prog, dem) -> None:
+        for f in fields(dem):
+            arr = getattr(dem, f.name)
+            if isinstance(arr, np.ndarray) and arr.ndim == 1:
+                self.dem[f.name] = self.dem.get(f.name, 0.0) + float(arr.sum())
         v = self.v
-        for key in ("read_words", "write_words", "atomics", "cache_accesses", "cache_hits", "dma_words"):
-            v[key] += float(getattr(dem, key).sum())
         for key in ("sp_reads", "sp_writes", "sp_atomics", "instr"):
             v[key] += float(getattr(prog, key).sum())
         v["tasks"] += prog.n_tasks
@@ -330,14 +335,15 @@ def simulate_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0)
 def _result(cfg, plan, tot: _Totals, sim, name, kernel, dataflow, part, seed, wall_schedule, wall_sim, sink, y) -> RunResult:
     total = max(int(np.ceil(sim.total_cycles)), 1)
     v = tot.v
-    read_words = v["read_words"]
-    write_words = v["write_words"]
+    d = tot.dem
+    read_words = d["read_words"]
+    write_words = d["write_words"]
     dram_bytes = 8.0 * (read_words + write_words)
     counts = {
         "dram": {
-            "dram_read_word": int(read_words - v["atomics"]),
-            "dram_write_word": int(write_words - v["atomics"]),
-            "dram_atomic": int(v["atomics"] + sim.queue_grabs),
+            "dram_read_word": int(read_words - d["atomics"]),
+            "dram_write_word": int(write_words - d["atomics"]),
+            "dram_atomic": int(d["atomics"] + sim.queue_grabs),
         },
         "scratchpad": {
             "sp_read": int(v["sp_reads"]),
@@ -345,8 +351,8 @@ def _result(cfg, plan, tot: _Totals, sim, name, kernel, dataflow, part, seed, wa
             "sp_atomic": int(v["sp_atomics"]),
         },
         "pipelines": {"instruction": int(v["instr"])},
-        "caches": {"cache_access": int(v["cache_accesses"])},
-        "dma": {"dma_request": int(v["dma_words"])},
+        "caches": {"cache_access": int(d["cache_accesses"])},
+        "dma": {"dma_request": int(d["dma_words"])},
         "network": {"mesh_byte_hop": int(sim.link_bytes), "die_link_byte": int(sim.die_link_bytes)},
     }
     table = load_energy_table(cfg.energy_table)
@@ -381,8 +387,8 @@ def _result(cfg, plan, tot: _Totals, sim, name, kernel, dataflow, part, seed, wa
         "sp_wait_cycles": float(sim.extra["sp_wait_cycles"]),
         "network_bytes": sim.link_byte_hops,
         "die_link_bytes": sim.die_link_bytes,
-        "remote_atomics": v["atomics"] + sim.queue_grabs,
-        "cache_hit_rate": v["cache_hits"] / max(v["cache_accesses"], 1.0),
+        "remote_atomics": d["atomics"] + sim.queue_grabs,
+        "cache_hit_rate": d["cache_hits"] / max(d["cache_accesses"], 1.0),
         "flops": plan.stats.get("flops", 0.0),
         "tasks": v["tasks"],
         "sim_events": float(sim.events),
