@@ -164,6 +164,8 @@ def test_scratchpad_occupancy_never_above_capacity(small_cfg, dataflow, policy):
                                  pytest.param({"rmat_scale": 10}, marks=pytest.mark.slow),
                                  pytest.param({"rmat_scale": 12}, marks=pytest.mark.slow)])
 def test_streaming_equals_whole_matrix(small_cfg, kernel, dataflow, src):
+    if dataflow == "inner" and src.get("rmat_scale") == 12:
+        pytest.skip("inner product at s12 takes minutes; s8 and s10 cover it")
     wl = {"kernel": kernel, "dataflow": dataflow, **src}
     out = []
     for block_runs in (1 << 40, 500):
