@@ -53,7 +53,10 @@ def run_case(case: str, out_dir: Path, timeout_s: float) -> dict:
                        capture_output=True, text=True)
     wall = time.perf_counter() - t0
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    row = {"case": case, "command": " ".join(["python"] + cmd[1:]), "exit": p.returncode, "wall_s": round(wall, 1),
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
+    share = re.search(r"Percent of CPU this job got: (\d+)%", p.stderr)
+    row = {"case": case, "command": " ".join(["python"] + cmd[1:]), "exit": p.returncode, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+           "cpu_share": int(share.group(1)) / 100 if share else None,
            "peak_rss_gib": round(int(rss.group(1)) / 2**20, 3) if rss else None,
            "stdout": p.stdout.strip()[-400:], "stderr_last": next((ln for ln in p.stderr.splitlines() if ln.startswith("error:")), "")[:300]}
     js = out_dir / f"{case}.json"
@@ -70,15 +73,16 @@ def run_case(case: str, out_dir: Path, timeout_s: float) -> dict:
 
 def table(path: Path) -> str:
     rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    out = ["| case | exit | wall s | peak RSS GiB | cycles | flops (SpGEMM products / SpMV nnz) | flops per wall s | blocks (live max) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| case | exit | wall s | CPU s (share) | peak RSS GiB | cycles | flops (SpGEMM products / SpMV nnz) | flops per CPU s | blocks (live max) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         b = r.get("blocks")
         blocks = "" if b is None else f"{b:.0f} ({r.get('blocks_live_max', 0):.0f})"
         f = r.get("flops")
-        wps = r.get("work_per_wall_s")
-        out.append(f"| {r['case']} | {r['exit']} | {r['wall_s']} | {r['peak_rss_gib']} | {r.get('cycles', '')} | "
-                   f"{'' if f is None else f'{f:.3g}'} | {'' if wps is None else f'{wps:.3g}'} | "
+        cpu = r.get("cpu_s")
+        wpc = f / cpu if (f is not None and cpu) else None
+        out.append(f"| {r['case']} | {r['exit']} | {r['wall_s']} | {cpu} ({r.get('cpu_share')}) | {r['peak_rss_gib']} | {r.get('cycles', '')} | "
+                   f"{'' if f is None else f'{f:.3g}'} | {'' if wpc is None else f'{wpc:.3g}'} | "
                    f"{blocks} |")
     return "\n".join(out)
 
