@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from archsim.paths import write_file as write_output
 from workloads.errors import InputError
 
 __all__ = ["register_run", "register"]
@@ -53,7 +54,7 @@ def summary(res) -> str:
         f"{100 * m['bandwidth_fraction_of_peak']:.1f}% of peak | threads busy "
         f"{100 * m['thread_utilization']:.1f}% | issue {100 * m['issue_utilization']:.1f}% | "
         f"energy {res.total_energy_pj / 1e6:.2f} uJ | sim {m['sim_events']:.0f} events in "
-        f"{m['wall_sim_s']:.2f} s"
+        f"{res.timings_s.get('wall_sim_s', 0.0):.2f} s"
     )
 
 
@@ -67,7 +68,7 @@ def _run(args) -> int:
     res, out = run_piuma(cfg, wl, seed=args.seed)
     print(summary(res))
     if args.json:
-        Path(args.json).write_text(res.to_json(indent=1))
+        write_output(args.json, res.to_json(indent=1) + "\n", "--json")
     if args.save_output:
         if args.kernel == "spgemm":
             from workloads.graphs import write_mtx
@@ -119,7 +120,7 @@ def _compare(args) -> int:
     if args.out:
         plot_compare(rows, flows, args.out, baseline=flows[0])
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        write_output(args.json, json.dumps(rows, indent=1) + "\n", "--json")
     return 0
 
 
@@ -140,7 +141,7 @@ def _scaling(args) -> int:
     if args.out:
         plot_scaling(points, args.out, title=f"{args.kernel}/{args.dataflow}")
     if args.json:
-        Path(args.json).write_text(json.dumps(points, indent=1))
+        write_output(args.json, json.dumps(points, indent=1) + "\n", "--json")
     return 0
 
 

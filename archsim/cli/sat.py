@@ -33,9 +33,7 @@ def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> N
 
 
 def _config(args: argparse.Namespace):
-    import yaml
-
-    from archsim.config import load_config, with_overrides
+    from archsim.config import load_config, with_overrides, yaml_value
 
     cfg = load_config(args.config, expect="sat")
     over: dict[str, Any] = {}
@@ -50,7 +48,7 @@ def _config(args: argparse.Namespace):
         if "=" not in item:
             raise InputError(f"--set: expected FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        over[k.strip()] = yaml.safe_load(v)
+        over[k.strip()] = yaml_value(v, f"--set {k.strip()}")
     if over:
         cfg = with_overrides(cfg, over, where="--set")
     return cfg

@@ -11,6 +11,22 @@ import numpy as np  # noqa: E402
 __all__ = ["plot_compare", "plot_scaling"]
 
 
+def _save(fig, path: str) -> None:
+    """Render to memory, then write: a full disk or an unwritable path is a one-line error
+    (matplotlib's PNG writer can lose a failed write on special files such as /dev/full)."""
+    import io
+
+    from archsim.paths import write_file
+
+    buf = io.BytesIO()
+    try:
+        suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path).rsplit("/", 1)[-1] else "png"
+        fig.savefig(buf, dpi=120, format=suffix if suffix in ("png", "pdf", "svg") else "png")
+    finally:
+        plt.close(fig)
+    write_file(path, buf.getvalue(), "plot")
+
+
 def plot_compare(rows: list[dict], flows: list[str], path: str, *, baseline: str) -> None:
     """Speedup of ``baseline`` over every other dataflow, per input (log scale)."""
     others = [f for f in flows if f != baseline]
@@ -25,8 +41,7 @@ def plot_compare(rows: list[dict], flows: list[str], path: str, *, baseline: str
     ax.set_ylabel(f"speedup of {baseline}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_scaling(points: list[dict], path: str, *, title: str = "") -> None:
@@ -44,5 +59,4 @@ def plot_scaling(points: list[dict], path: str, *, title: str = "") -> None:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)

@@ -263,8 +263,8 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise InputError(_validation_message(err, where)) from None
-    base_path = _resolve_base(spec.base, spec_dir)
     try:
+        base_path = _resolve_base(spec.base, spec_dir)
         base = load_config(base_path)
     except InputError as exc:
         raise InputError(f"{where}: base: {exc}") from None
