@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from archsim.sweep.spec import LoadedSpec, Point, expand, load_spec
+from archsim.sweep.spec import LoadedSpec, Point, expand, load_spec, validate_workloads
 from archsim.sweep.store import SweepStore
 from workloads.errors import InputError
 
@@ -245,10 +245,15 @@ def run_sweep(
     function).  ``resume`` allows a store written from a different spec (its points are kept;
     this spec's points are added).  ``limit`` runs at most that many of the pending points, a
     seeded random subset spread over the whole spec (benchmarks, quick looks).
-    Everything that can be checked is checked before the store is touched.
+    Everything that can be checked is checked before the store is touched: the spec, every
+    point's workload (`validate_workloads`, with the default simulator), the store's integrity
+    and schema, and that no other sweep is writing to it (an exclusive lock, held to the end).
     """
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     points = expand(loaded)
+    if simulate_fn is None:
+        # Every workload is checked before anything runs (a custom simulate_fn has its own).
+        validate_workloads(loaded, points)
     if dask_address is not None and dask_local is not None:
         raise InputError("--dask and --dask-local: give one of them")
     if workers is not None and workers < 0:
