@@ -8,10 +8,11 @@ once with one line that names the estimate, the limit and how to raise it.
 
 Two limits, both configurable through the environment:
 
-``ARCHSIM_MAX_WORK`` (default ``2e7`` work units)
+``ARCHSIM_MAX_WORK`` (default ``2.5e6`` work units)
     A *work unit* is about one simulation event (a SAT block step, a PIUMA row or non-zero),
-    roughly 30-45 µs of wall time on the 2-core reference machine (BENCHMARKS.md): the default
-    is a single simulation of roughly 10-15 minutes.
+    25-45 µs of wall time on the 2-core reference machine (measured: a 16384³ GEMM, 32,768
+    block steps, 1.5 s; 10^5 empty PIUMA rows 3.4 s; A·A on R-MAT s16, 1.1 M rows + entries,
+    27 s): the default admits single simulations of up to about 1.5 minutes.
 ``ARCHSIM_MAX_MEMORY_BYTES`` (default 80 % of the machine's physical memory)
     The estimated peak memory of the request.
 ``ARCHSIM_MAX_POINTS`` (default ``200000``)
@@ -45,7 +46,7 @@ __all__ = [
     "check_cli_request",
 ]
 
-DEFAULT_MAX_WORK = 20_000_000
+DEFAULT_MAX_WORK = 2_500_000
 DEFAULT_MAX_POINTS = 200_000
 #: Bytes per PIUMA row and per stored non-zero while scheduling and simulating (CSR, task
 #: arrays, demands; measured peak RSS / size on R-MAT s14-s16, rounded up).
@@ -164,8 +165,9 @@ def matrix_work(rows: int, cols: int, nnz: int, *, kernel: str = "spgemm",
     mem = _PIUMA_BYTES_PER_ROW * float(max(rows, cols)) + _PIUMA_BYTES_PER_NNZ * float(nnz)
     if kernel == "spgemm":
         if rmat_scale is not None:
+            # Up to s16 rows + nnz covers A·A (27 s measured); beyond, C outgrows A.
             mem = max(mem, _RMAT_SPGEMM_S16_BYTES * _RMAT_SPGEMM_GROWTH ** (rmat_scale - 16))
-            work += float(nnz) * 2 ** max(0, (rmat_scale - 16) / 2)
+            work += float(nnz) * (2 ** max(0.0, (rmat_scale - 16) / 2) - 1)
         else:
             products = float(nnz) * float(nnz) / max(float(rows), 1.0)
             mem += 24.0 * products

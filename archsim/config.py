@@ -153,7 +153,9 @@ def _known_keys(model: type[BaseModel] | None, loc: tuple) -> list[str]:
 
 def _format_validation_error(err: ValidationError, where: str, prefix: str,
                              model: type[BaseModel] | None = None) -> str:
-    first = err.errors()[0]
+    # A misspelt key also makes its real name "missing": report the unknown key first, with a hint.
+    errors = sorted(err.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    first = errors[0]
     loc_t = tuple(first.get("loc", ()))
     loc = ".".join(str(p) for p in loc_t)
     path = ".".join(p for p in (prefix, loc) if p)

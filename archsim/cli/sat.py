@@ -124,10 +124,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _with_area(r, cfg, path: str):
     from archsim.sat.run import attach_area
 
+    from archsim.paths import read_text
+
     try:
-        synth = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read synthesis JSON ({exc.strerror})") from None
+        synth = json.loads(read_text(path, "synthesis JSON"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(synth, dict):
@@ -141,10 +141,9 @@ def _replay(cfg, args: argparse.Namespace) -> int:
 
     if args.compare_dense:
         raise InputError("--compare-dense: not available with --schedule (a schedule has one N:M)")
-    try:
-        text = Path(args.schedule).read_text()
-    except OSError as exc:
-        raise InputError(f"{args.schedule}: cannot read schedule ({exc.strerror})") from None
+    from archsim.paths import read_text
+
+    text = read_text(args.schedule, "schedule")
     sched = Schedule.from_json(text)
     if sched.array != cfg.array_shape or sched.memory != cfg.memory_shape:
         raise InputError(f"{args.schedule}: the schedule was made for another array or memory "
