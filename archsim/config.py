@@ -334,7 +334,7 @@ def parse_config(data: Any, *, where: str = "config", expect: str | None = None)
         raise InputError(f"{where}: expected a mapping with a 'kind' key, got {type(data).__name__}")
     kind = data.get("kind")
     kinds = _kinds()
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise InputError(f"{where}: kind: expected one of {sorted(kinds)}, got {kind!r}")
     if expect is not None and kind != expect:
         raise InputError(f"{where}: kind: expected {expect!r} for this command, got {kind!r}")
