@@ -124,15 +124,25 @@ def _run_serial(todo: list[Point], fn: SimulateFn | None, emit: Callable[[Point,
         emit(p, execute_point(fn, p.config, p.workload, p.seed))
 
 
+def _close_fd(fd: int | None) -> None:
+    """Pool-worker initializer: drop the store's lock descriptor inherited through fork, so that
+    only the main process holds the lock (a killed sweep frees its store at once)."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def _run_pool(
     todo: list[Point], fn: SimulateFn | None, workers: int, emit: Callable[[Point, dict], None],
-    allowed_failures: int = 3,
+    allowed_failures: int = 3, lock_fd: int | None = None,
 ) -> None:
     pending: deque[Point] = deque(todo)
     suspicion: Counter[str] = Counter()
     window = 2 * workers
     while pending:
-        ex = ProcessPoolExecutor(max_workers=workers)
+        ex = ProcessPoolExecutor(max_workers=workers, initializer=_close_fd, initargs=(lock_fd,))
         inflight: dict[Any, Point] = {}
         broken = False
         try:
@@ -297,7 +307,7 @@ def run_sweep(
             elif n_workers == 0:
                 _run_serial(todo, simulate_fn, emit)
             else:
-                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit)
+                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit, lock_fd=st.lock_fd)
         finally:
             bar.close()
         elapsed = time.perf_counter() - t0

@@ -170,6 +170,13 @@ def check_store(path: str | Path) -> str:
         try:
             counts = dict(con.execute("SELECT status, COUNT(*) FROM points GROUP BY status").fetchall())
             full = [r[0] for r in con.execute("PRAGMA integrity_check(5)").fetchall()]
+            for key, status, blob in con.execute("SELECT point_key, status, metrics_json FROM points"):
+                try:
+                    ok = status in ("ok", "error") and (blob is None or isinstance(json.loads(blob), dict))
+                except (TypeError, ValueError):
+                    ok = False
+                if not ok:
+                    raise _damaged(p, f"point {str(key)[:12]}: unreadable status or metrics")
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -328,6 +335,11 @@ class SweepStore:
             _unlock(lock_fd)
             raise InputError(f"{p}: store path is not writable or not a store ({exc})") from None
         return cls(p, con, new, lock_fd)
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The descriptor holding the writer's lock (pool workers close their inherited copy)."""
+        return self._lock_fd
 
     def close(self) -> None:
         try:
