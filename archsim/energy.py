@@ -21,7 +21,7 @@ from typing import Mapping
 
 from pydantic import Field, ValidationError
 
-from archsim.config import CONFIG_DIR, StrictModel, read_yaml
+from archsim.config import CONFIG_DIR, NonNegativeFloat, StrictModel, read_yaml
 from workloads.errors import InputError
 
 __all__ = ["EnergyTable", "energy_breakdown", "load_energy_table", "resolve_table", "table_digest"]
@@ -61,7 +61,7 @@ def _digest(path: str, mtime_ns: int, size: int) -> str:
 
 
 class _Entry(StrictModel):
-    pj: float = Field(ge=0.0)
+    pj: NonNegativeFloat
     source: str = Field(min_length=3)
 
 
