@@ -70,7 +70,7 @@ def main() -> None:
         for f in (s, Path(f"{s}-wal"), Path(f"{s}-shm")):
             f.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    base = [sys.executable, "-m", "archsim.cli", "sweep", args.spec, "--workers", str(args.workers), "--no-progress"]
+    base = [sys.executable, "-m", "archsim", "sweep", args.spec, "--workers", str(args.workers), "--no-progress"]
     t0 = time.perf_counter()
     subprocess.run(base + ["--out", str(ref)], env=env, check=True, capture_output=True)
     t_ref = time.perf_counter() - t0
@@ -106,27 +106,30 @@ def main() -> None:
         redone += sum(after.get(key) != t for key, t in before.items())
         kills.append({"random_delay_s": round(delay, 3), "committed_at_kill": len(after)})
     lock_drills = []
+    lock_store = d / "durability_lock.db"
     for _ in range(args.second_writers):
-        before = committed(store)
-        if len(before) >= len(rows(ref)):
-            break
-        first = subprocess.Popen(base + ["--out", str(store), "--resume"], env=env, start_new_session=True,
+        for f in (lock_store, Path(f"{lock_store}-wal"), Path(f"{lock_store}-shm")):
+            f.unlink(missing_ok=True)
+        first = subprocess.Popen(base + ["--out", str(lock_store)], env=env, start_new_session=True,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while len(committed(store)) <= len(before) and first.poll() is None:
+        while not committed(lock_store) and first.poll() is None:
             time.sleep(0.002)
+        n_before = len(committed(lock_store))
         t1 = time.perf_counter()
-        second = subprocess.run(base + ["--out", str(store), "--resume"], env=env, capture_output=True, text=True)
+        second = subprocess.run(base + ["--out", str(lock_store), "--resume"], env=env, capture_output=True, text=True)
         refused_s = time.perf_counter() - t1
         running = first.poll() is None
         if running:
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-        after = committed(store)
-        redone += sum(after.get(key) != t for key, t in before.items())
-        lock_drills.append({"first_running": running, "second_rc": second.returncode,
-                            "second_stderr": second.stderr.strip()[:200], "refused_in_s": round(refused_s, 2),
+        check = subprocess.run([sys.executable, "-m", "archsim", "results", "check", str(lock_store)], env=env,
+                               capture_output=True, text=True)
+        lock_drills.append({"first_running": running, "points_when_second_started": n_before,
+                            "second_rc": second.returncode, "second_stderr": second.stderr.strip()[:200],
+                            "refused_in_s": round(refused_s, 2),
                             "refused": second.returncode == 2 and "another archsim sweep" in second.stderr
-                            and second.stderr.count("\n") == 1})
+                            and second.stderr.count("\n") == 1,
+                            "lock_freed_after_kill": check.returncode == 0 and "writing to it now" not in check.stdout})
     subprocess.run(base + ["--out", str(store), "--resume"], env=env, check=True, capture_output=True)
     a, b = rows(ref), rows(store)
     con = sqlite3.connect(store)
@@ -134,15 +137,17 @@ def main() -> None:
     attempts = {r[0] for r in con.execute("SELECT DISTINCT attempts FROM points")}
     con.close()
     ok = (a == b and dup == 0 and redone == 0 and attempts == {1}
-          and all(x["refused"] for x in lock_drills if x["first_running"]))
+          and all(x["refused"] and x["lock_freed_after_kill"] for x in lock_drills if x["first_running"]))
     result = {"spec": args.spec, "points": len(a), "reference_s": round(t_ref, 1), "kills": kills,
               "lock_drills": lock_drills,
               "duplicates": dup, "committed_points_redone": redone, "metrics_equal_to_reference": a == b,
               "attempts": sorted(attempts), "pass": ok}
     (d / "sweep_durability.json").write_text(json.dumps(result, indent=1))
     refused = sum(x["refused"] for x in lock_drills)
+    early = sum(1 for x in kills if x.get("random_delay_s", 9) < 1.0)
     print(f"sweep_durability: {Path(args.spec).name}: {len(kills)} SIGKILLs at "
-          f"{[x.get('committed_at_kill', 'done') for x in kills]} committed points, {refused}/{len(lock_drills)} "
+          f"{[x.get('committed_at_kill', 'done') for x in kills]} committed points ({early} in the first second), "
+          f"{refused}/{len(lock_drills)} "
           f"second writers refused, resumed -> {len(b)}/{len(a)} points, "
           f"{dup} duplicates, {redone} redone, metrics equal to uninterrupted run: {a == b} -> "
           f"{'PASS' if ok else 'FAIL'}")

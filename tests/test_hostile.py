@@ -236,6 +236,8 @@ def test_unwritable_targets(tmp_path, capsys):
                                           "rowwise-hash,inner", "--out", "/dev/full"], capsys)
     assert "/dev/full" in one_line_error(["piuma", "compare", "--matrices", "karate", "--dataflows",
                                           "rowwise-hash", "--json", "/dev/full"], capsys)
+    assert "/dev/full" in one_line_error(["piuma", "compare", "--matrices", "karate", "--dataflows",
+                                          "rowwise-hash", "--out", "/dev/full"], capsys)
     one_line_error(["rtl", "export", "--rows", "2", "--cols", "2", "--nm", "2:4", "-o", blocker / "d"], capsys)
     one_line_error(["rtl", "export", "--rows", "2", "--cols", "2", "--nm", "2:4", "-o", "/dev/full"], capsys)
     one_line_error(["demo", "--out", blocker / "demo", "--models", "resnet18", "--sparsities", "dense",
@@ -320,6 +322,18 @@ def test_stores_without_points_empty_or_damaged(tmp_path, capsys):
     assert store.read_bytes() == before  # never written to
 
 
+def test_unreadable_rows_refuse_the_store(tmp_path, capsys):
+    spec, store = _small_store(tmp_path, n=4)
+    capsys.readouterr()
+    con = sqlite3.connect(store)
+    con.execute("UPDATE points SET metrics_json = '{not json' WHERE idx = 2")
+    con.commit()
+    con.close()
+    for argv in (["results", "check", store], ["results", "show", store],
+                 ["sweep", spec, "--out", store, "--workers", "0", "--simulate", SYN]):
+        assert "damaged" in one_line_error(argv, capsys)
+
+
 def test_second_writer_is_refused_and_nothing_runs_twice(tmp_path, capsys):
     spec = write(tmp_path, "slow.yaml", """
         version: 1
@@ -376,6 +390,7 @@ def test_second_writer_is_refused_and_nothing_runs_twice(tmp_path, capsys):
     (["run", "sat", "--gemm", "8,8"], "--gemm"),
     (["run", "sat", "--gemm", "8,0,8"], "--gemm"),
     (["piuma", "compare", "--rmat-scales", "١٢"], "--rmat-scales"),
+    (["run", "piuma", "--matrix", "karate", "--rmat-scale", "5"], "--rmat-scale"),
 ])
 def test_bad_argument_values(capsys, argv, flag):
     assert flag in one_line_error(argv, capsys)

@@ -65,6 +65,8 @@ def check_args(args: argparse.Namespace) -> None:
         for x in items:
             if any(int(v) < 1 for v in x.strip().split("x")):
                 raise InputError(f"--points: {x!r}: dies and cores must be >= 1")
+    if getattr(args, "matrix", None) is not None and getattr(args, "rmat_scale", None) is not None:
+        raise InputError("--matrix and --rmat-scale: give one of them, not both")
     gemm = getattr(args, "gemm", None)
     if isinstance(gemm, str):
         parts = gemm.split(",")

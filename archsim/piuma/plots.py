@@ -39,7 +39,8 @@ def plot_compare(rows: list[dict], flows: list[str], path: str, *, baseline: str
     ax.set_yscale("log")
     ax.set_xticks(x + wdt * (len(others) - 1) / 2, [r["input"] for r in rows], rotation=30, ha="right")
     ax.set_ylabel(f"speedup of {baseline}")
-    ax.legend()
+    if others:  # one dataflow alone has nothing to compare (and no legend)
+        ax.legend()
     fig.tight_layout()
     _save(fig, path)
 

@@ -159,6 +159,19 @@ def read_meta(path: str | Path) -> dict[str, str]:
     return meta
 
 
+def _check_rows(path: Path, con: sqlite3.Connection) -> None:
+    """Every point row readable: a known status and metrics that parse as a JSON mapping (a
+    store whose rows cannot be read back is damaged, even when SQLite's pages are sound)."""
+    for key, status, blob in con.execute("SELECT point_key, status, metrics_json FROM points"):
+        try:
+            ok = (isinstance(key, str) and status in ("ok", "error")
+                  and (blob is None or isinstance(json.loads(blob), dict)))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _damaged(path, f"point {str(key)[:12]}: unreadable status or metrics")
+
+
 def check_store(path: str | Path) -> str:
     """``archsim results check STORE``: the integrity, schema and lock checks as one line.
 
@@ -170,13 +183,7 @@ def check_store(path: str | Path) -> str:
         try:
             counts = dict(con.execute("SELECT status, COUNT(*) FROM points GROUP BY status").fetchall())
             full = [r[0] for r in con.execute("PRAGMA integrity_check(5)").fetchall()]
-            for key, status, blob in con.execute("SELECT point_key, status, metrics_json FROM points"):
-                try:
-                    ok = status in ("ok", "error") and (blob is None or isinstance(json.loads(blob), dict))
-                except (TypeError, ValueError):
-                    ok = False
-                if not ok:
-                    raise _damaged(p, f"point {str(key)[:12]}: unreadable status or metrics")
+            _check_rows(p, con)
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -293,6 +300,18 @@ class SweepStore:
         meta = cls.check(p)
         lock_fd = _lock(p)
         if meta is not None:
+            try:
+                con = _connect_ro(p)
+                try:
+                    _check_rows(p, con)  # points a resume would skip must be readable
+                finally:
+                    con.close()
+            except sqlite3.DatabaseError as exc:
+                _unlock(lock_fd)
+                raise _damaged(p, str(exc)) from None
+            except InputError:
+                _unlock(lock_fd)
+                raise
             hashes = json.loads(meta.get("spec_hashes", "[]"))
             if spec_hash not in hashes and not allow_other_spec:
                 _unlock(lock_fd)
