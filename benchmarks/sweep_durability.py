@@ -11,7 +11,8 @@ reference.  Prints one summary line; details in ``out/bench/sweep_durability.jso
 
 ``--random-kills N`` adds N more SIGKILLs at seeded random times after the start (uniform in
 ``[0, --max-delay]`` seconds, so some land in the first second, while the store is being
-opened or the pool started).  ``--second-writers N`` runs N lock drills: while a sweep is
+opened or the pool started); ``--random-mid-kills N`` as many at a random time after the
+resumed run commits its first point (mid-sweep, points in flight).  ``--second-writers N`` runs N lock drills: while a sweep is
 writing, a second ``archsim sweep`` on the same store must be refused at once (exit 2, one
 line) and write nothing; the first is then SIGKILLed and the next resume must not be blocked.
 """
@@ -59,6 +60,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dir", default=str(ROOT / "out/bench"))
     ap.add_argument("--random-kills", type=int, default=0)
+    ap.add_argument("--random-mid-kills", type=int, default=0,
+                    help="SIGKILLs at a random time after the resumed sweep commits its first point")
     ap.add_argument("--max-delay", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--second-writers", type=int, default=0)
@@ -91,20 +94,27 @@ def main() -> None:
     import random
 
     rng = random.Random(args.seed)
-    for _ in range(args.random_kills):
+    for i in range(args.random_kills + args.random_mid_kills):
+        mid = i >= args.random_kills
         before = committed(store)
+        if mid and len(before) >= len(rows(ref)) - 1:
+            break
         delay = rng.uniform(0.0, args.max_delay)
         proc = subprocess.Popen(base + ["--out", str(store), "--resume"], env=env, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if mid:  # from the first point this run commits
+            while len(committed(store)) <= len(before) and proc.poll() is None:
+                time.sleep(0.002)
         time.sleep(delay)
         if proc.poll() is not None:
-            kills.append({"random_delay_s": round(delay, 3), "finished_before_kill": True})
+            kills.append({"random_delay_s": round(delay, 3), "mid": mid, "finished_before_kill": True})
             continue
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         after = committed(store)
         redone += sum(after.get(key) != t for key, t in before.items())
-        kills.append({"random_delay_s": round(delay, 3), "committed_at_kill": len(after)})
+        kills.append({"random_delay_s": round(delay, 3), "mid": mid, "committed_before": len(before),
+                      "committed_at_kill": len(after)})
     lock_drills = []
     lock_store = d / "durability_lock.db"
     for _ in range(args.second_writers):
@@ -144,7 +154,7 @@ def main() -> None:
               "attempts": sorted(attempts), "pass": ok}
     (d / "sweep_durability.json").write_text(json.dumps(result, indent=1))
     refused = sum(x["refused"] for x in lock_drills)
-    early = sum(1 for x in kills if x.get("random_delay_s", 9) < 1.0)
+    early = sum(1 for x in kills if not x.get("mid", True) and x.get("random_delay_s", 9) < 1.0)
     print(f"sweep_durability: {Path(args.spec).name}: {len(kills)} SIGKILLs at "
           f"{[x.get('committed_at_kill', 'done') for x in kills]} committed points ({early} in the first second), "
           f"{refused}/{len(lock_drills)} "
