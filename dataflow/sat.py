@@ -36,8 +36,9 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Iterator, Literal, Sequence
+from typing import Iterator, Sequence
 
+from dataflow.contract import DATAFLOWS, Dataflow, tile_occupancy_cycles
 from workloads.errors import InputError
 from workloads.sparsity import DENSE, NM, parse_nm
 
@@ -55,9 +56,8 @@ __all__ = [
     "schedule_training",
     "block_steps",
     "training_gemm_specs",
+    "Dataflow",
 ]
-
-Dataflow = Literal["ws", "os"]
 
 
 @dataclass(frozen=True)
@@ -283,11 +283,6 @@ def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _os_steps(klen: int, e: int, interleave: int, acc: int) -> int:
-    per_round = max(interleave, acc)
-    return _ceil(_ceil(klen, e) * per_round, interleave)
-
-
 def _weight_bytes(elems: int, nm: NM, operand_bytes: int, source: str) -> int:
     """DRAM bytes of ``elems`` dense-equivalent weight elements as loaded."""
     if nm.is_dense or source == "prune_on_load":
@@ -303,6 +298,15 @@ def _tiles_and_stream(df: str, shape: ArrayShape, e: int, mlen: int, klen: int,
     if df == "ws":
         return _ceil(nlen, C) * _ceil(klen, R * e), mlen
     return _ceil(mlen, R) * _ceil(nlen, C), _ceil(klen, e)
+
+
+@lru_cache(maxsize=65536)
+def _tile_cycles(df: str, rows: int, cols: int, stream: int, acc: int, inter: int,
+                 overlap: bool) -> int:
+    """A tile's occupancy in a steady run, from the timing contract (memoised: hot loop)."""
+    return tile_occupancy_cycles(df, rows=rows, cols=cols, stream_len=stream,
+                                 acc_latency_cycles=acc, interleave=inter if df == "os" else 1,
+                                 overlap=overlap)
 
 
 def _parts(d: int, b: int) -> list[tuple[int, int]]:
@@ -330,13 +334,8 @@ def _estimate(spec: GemmSpec, nm: NM, df: str, mb: int, kb: int, nb: int,
     for ml, mc in _parts(m, mb):
         for kl, kc in _parts(k, kb):
             for nl, nc in _parts(n, nb):
-                if df == "ws":
-                    per = max(ml, R, L) if shape.overlap_tiles else ml + 2 * R + C + 1
-                    comp = _ceil(nl, C) * _ceil(kl, R * e) * per
-                else:
-                    steps = _os_steps(kl, e, inter, L)
-                    per = max(steps, R) if shape.overlap_tiles else steps + 2 * R + C + 1
-                    comp = _ceil(ml, R) * _ceil(nl, C) * per
+                tiles, stream = _tiles_and_stream(df, shape, e, ml, kl, nl)
+                comp = tiles * _tile_cycles(df, R, C, stream, L, inter, shape.overlap_tiles)
                 kinds.append((comp, ml * kl * ob, _weight_bytes(kl * nl, nm, ob, source),
                               ml * nl * ob / nkb, mc * kc * nc))
     first = (mb * kb * ob + _weight_bytes(kb * nb, nm, ob, source)) / bw
@@ -421,7 +420,7 @@ def _plan_gemm(
     cands: list[tuple] = []
     smallest_need = None
     for df in dataflows:
-        if df not in ("ws", "os"):
+        if df not in DATAFLOWS:
             raise InputError(f"schedule.dataflow: expected 'ws' or 'os', got {df!r}")
         # Block units: WS tiles are (stream) x (R*e) x C, OS tiles are R x (stream) x C.
         m_unit = 1 if df == "ws" else R

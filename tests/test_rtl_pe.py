@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from archsim.sat.contract import wrap
+from dataflow.contract import wrap
 from rtl.array import SparseArray
 from rtl.bench import TileBench, random_tiles
 from rtl.pe import SparsePE

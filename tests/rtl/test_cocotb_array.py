@@ -11,7 +11,7 @@ Verilog and built once per simulator; one simulator run then plays several scena
 * ``reset``   — ``rst`` asserted in the middle of a tile; the cut tile and the ones after it are
   sent again and must come out right, with nothing left over from before the reset.
 
-Values are compared bit for bit with `archsim.sat.contract.golden_ws/os` and numpy; the cycles
+Values are compared bit for bit with `dataflow.contract.golden_ws/os` and numpy; the cycles
 from first input to last output with `tile_timing(...).latency_cycles` exactly (plus the cycles
 the input was held); back-to-back starts with ``interval_cycles``.  Counts per configuration and
 simulator go to ``build/rtl/tiles_checked.json``.
