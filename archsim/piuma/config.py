@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from archsim.config import StrictModel, register_kind
+from archsim.config import StrictModel
 from dataflow.piuma import FabricShape
 
 __all__ = ["PiumaConfig", "DramConfig", "NetworkConfig", "CacheConfig", "DmaConfig", "SimConfig"]
@@ -70,7 +70,6 @@ class SimConfig(StrictModel):
     bucket_cycles: int = Field(ge=0, le=1 << 20)
 
 
-@register_kind("piuma")
 class PiumaConfig(StrictModel):
     kind: Literal["piuma"]
     version: int = Field(ge=1, le=1)
