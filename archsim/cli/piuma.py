@@ -98,7 +98,7 @@ def _parse_list(s: str) -> list[str]:
 
 
 def _compare(args) -> int:
-    from archsim.piuma.plots import plot_compare
+    from archsim.plots.piuma import plot_compare
     from archsim.piuma.run import run_piuma
 
     cfg = _config(args)
@@ -117,7 +117,9 @@ def _compare(args) -> int:
         rows.append(row)
         print(row["input"], " ".join(f"{df}={row[df]}" for df in flows), file=sys.stdout)
     if args.out:
-        plot_compare(rows, flows, args.out, baseline=flows[0])
+        plot_compare(rows, flows, args.out, baseline=flows[0],
+                     title=f"{args.kernel}: {flows[0]} vs the others ({cfg.name}, "
+                           f"{cfg.dies}x{cfg.cores_per_die} cores)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
@@ -125,7 +127,7 @@ def _compare(args) -> int:
 
 def _scaling(args) -> int:
     from archsim.config import with_overrides
-    from archsim.piuma.plots import plot_scaling
+    from archsim.plots import plot_scaling
     from archsim.piuma.run import run_piuma
 
     cfg = _config(args)
@@ -138,7 +140,9 @@ def _scaling(args) -> int:
         points.append({"dies": int(dies), "cores": int(dies) * int(cores), "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
         print(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
     if args.out:
-        plot_scaling(points, args.out, title=f"{args.kernel}/{args.dataflow}")
+        what = args.matrix if args.matrix else f"R-MAT scale {args.rmat_scale}"
+        plot_scaling(points, "cores", "cycles", args.out, speedup=True, ideal=True,
+                     title=f"{args.kernel}/{args.dataflow} on {what} ({cfg.name})")
     if args.json:
         Path(args.json).write_text(json.dumps(points, indent=1))
     return 0
