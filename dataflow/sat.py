@@ -125,7 +125,7 @@ class GemmSpec:
     """One GEMM to map: ``out[m, n] = Σ_k A[m, k]·B[k, n]``, repeated ``count`` times.
 
     ``prunable``: B is a weight that BDWP prunes N:M along ``k`` (FF and BP of layers with
-    weights).  ``depends_on``: index of the GEMM whose output is A (-1: none).
+    weights).  ``depends_on``: index of the GEMM whose output is A (None: none).
     """
 
     layer: str
@@ -135,7 +135,7 @@ class GemmSpec:
     n: int
     count: int = 1
     prunable: bool = False
-    depends_on: int = -1
+    depends_on: int | None = None
     channels: int = 0  # run length of consecutive channels along k (0: k itself)
 
     @property
@@ -180,7 +180,7 @@ class GemmPlan:
     elements_per_step: int
     interleave: int
     weight_source: str  # "dense" | "pregenerated" | "prune_on_load"
-    depends_on: int
+    depends_on: int | None
     est_cycles: int
     est_dram_bytes: int
 
@@ -246,7 +246,8 @@ class Schedule:
                 memory=MemoryShape(**d["memory"]),
                 pregenerate=bool(d["pregenerate"]),
                 interleave=bool(d["interleave"]),
-                plans=tuple(GemmPlan(**p) for p in d["plans"]),
+                plans=tuple(GemmPlan(**{**p, "depends_on": _dep(p.get("depends_on"))})
+                            for p in d["plans"]),
             )
         except (KeyError, TypeError) as exc:
             raise InputError(f"schedule: malformed schedule JSON ({exc})") from None
@@ -257,6 +258,11 @@ class Schedule:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise InputError(f"schedule: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def _dep(v):
+    """A plan's dependency from JSON: an index, or None (schedules saved before 0.2 wrote -1)."""
+    return None if v is None or v < 0 else int(v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,7 +381,7 @@ def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, in
     The choice depends only on the GEMM's shape, so it is memoised on everything but its
     name, index and dependency (ResNet's repeated blocks are planned once).
     """
-    core = replace(spec, layer="", pass_="", depends_on=-1)
+    core = replace(spec, layer="", pass_="", depends_on=None)
     plan = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
                              prune_lanes, strict)
     if isinstance(plan, InputError):
@@ -518,14 +524,14 @@ def training_gemm_specs(gemms: Sequence, *, order: str = "offline") -> list[Gemm
         by_layer[g.layer].append(g)
     specs: list[GemmSpec] = []
 
-    def add(g, dep: int) -> int:
+    def add(g, dep: int | None) -> int:
         specs.append(GemmSpec(layer=g.layer, pass_=g.pass_, m=int(g.m), k=int(g.k), n=int(g.n),
                               count=int(g.count), prunable=bool(g.weight_operand)
                               and g.pass_ in ("FF", "BP"), depends_on=dep,
                               channels=int(getattr(g, "channels", 0) or 0)))
         return len(specs) - 1
 
-    last = -1
+    last: int | None = None
     for g in ff:
         last = add(g, last)
     grad_src = last  # the gradient of the last layer's output comes from the loss after FF

@@ -573,7 +573,7 @@ def plot_scaling(
                         agg[(c, h)] = [base / v for v in agg[(c, h)]]
     allv = [v for vs in agg.values() for v in vs]
     if speedup:
-        ylabel, ydiv = f"speed-up over {_tick(x, xs[0])} {_legend_title(x) or x} (×)", 1.0
+        ylabel, ydiv = f"speed-up over {_legend_title(x) or x} = {_tick(x, xs[0])} (×)", 1.0
     else:
         ylabel, ydiv = field_label(y, allv)
     xlabel, xdiv = field_label(x, xs)

@@ -237,7 +237,7 @@ class SatModel:
                 for s in steps:
                     if not s.load_a_bytes:
                         continue
-                    if first and plan.depends_on >= 0:
+                    if first and plan.depends_on is not None:
                         yield self.gemm_done[plan.depends_on]
                     first = False
                     ev = self.a_free.get()
