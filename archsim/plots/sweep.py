@@ -255,6 +255,30 @@ def _task_label(task: tuple) -> str:
     return ", ".join(f"{k.split('.', 1)[1]} {_tick(k, v)}" for k, v in task) or "all points"
 
 
+def _auto_title(rows: Sequence[dict]) -> str:
+    """The configuration a figure shows: config name(s), and the workload when there is one."""
+    import json
+
+    names = []
+    for r in rows:
+        cj = r.get("config_json")
+        if isinstance(cj, str):
+            try:
+                names.append(json.loads(cj).get("name"))
+            except ValueError:
+                pass
+    names = [n for n in dict.fromkeys(names) if n]
+    tasks = {_task(r) for r in rows}
+    parts = []
+    if names:
+        parts.append(", ".join(names[:2]) + (" …" if len(names) > 2 else ""))
+    if len(tasks) == 1 and next(iter(tasks)):
+        parts.append(_task_label(next(iter(tasks))))
+    elif len(tasks) > 1:
+        parts.append(f"{len(tasks)} workloads")
+    return " · ".join(parts)
+
+
 def _readable_log(axis: Any) -> None:
     """Label a log axis at 1-2-5 steps with plain numbers (not just powers of ten)."""
     from matplotlib import ticker
@@ -342,6 +366,7 @@ def plot_speedup(
         ax.set_xticks(range(len(xs)), [_tick(x, c) for c in xs])
         ax.set_xlabel(_legend_title(x) or x)
         ax.set_ylabel(label)
+        title = _auto_title(rows) if title is None else title
         if title:
             ax.set_title(title)
         if hue is not None or baseline is not None:
@@ -423,6 +448,7 @@ def plot_energy_breakdown(
             sec.spines["bottom"].set_visible(False)
             sec.set_xlabel(f"{_legend_title(x)} (groups) / {_legend_title(hue)} (bars)")
         ax.set_ylabel(label)
+        title = _auto_title(rows) if title is None else title
         if title:
             ax.set_title(title)
         ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
@@ -499,6 +525,7 @@ def plot_pareto(
             ax.set_ylabel(ylabel)
             if len(tasks) > 1:
                 ax.set_title(_task_label(task), loc="left", fontsize=7)
+        title = _auto_title(pts) if title is None else title
         if title:
             fig.suptitle(title, fontsize=8)
         note(fig, "every point one design point; the front minimises both axes"
@@ -601,6 +628,7 @@ def plot_scaling(
             _readable_log(ax.yaxis)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        title = _auto_title(rows) if title is None else title
         if title:
             ax.set_title(title)
         if hue is not None or ideal:
@@ -637,7 +665,9 @@ def plot_heatmap(
 
             norm = LogNorm(vmin=finite.min(), vmax=finite.max())
         im = ax.imshow(arr, origin="lower", aspect="auto", cmap="viridis_r", norm=norm)
-        fig.colorbar(im, ax=ax, label=label)
+        cb = fig.colorbar(im, ax=ax, label=label)
+        if norm is not None:
+            _readable_log(cb.ax.yaxis)
         if len(xs) * len(ys) <= 36 and len(xs) <= 6:
             if norm is not None:
                 mid = math.sqrt(finite.min() * finite.max())
@@ -655,6 +685,7 @@ def plot_heatmap(
         ax.set_xlabel(_legend_title(x) or x)
         ax.set_ylabel(_legend_title(y) or y)
         ax.spines[:].set_visible(False)
+        title = _auto_title(rows) if title is None else title
         if title:
             ax.set_title(title)
         how = "each cell: geometric mean" if reduce is _geomean else "each cell: aggregate"
