@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from archsim.plots.style import colors, figure, human, note, rc, save
+from archsim.plots.style import colors, figure, human, note, rc, readable_log, save
 
 __all__ = ["plot_compare"]
 
@@ -16,8 +16,6 @@ def plot_compare(rows: Sequence[dict], flows: Sequence[str], path: str | Path, *
                  title: str = "") -> Path:
     """Speed-up of ``baseline`` over every other dataflow, per input (``rows``: ``{"input": name,
     <dataflow>: cycles, ...}``); log scale with every bar's value written on it."""
-    from archsim.plots.sweep import _readable_log
-
     others = [f for f in flows if f != baseline]
     n = len(rows)
     wdt = 0.8 / max(len(others), 1)
@@ -36,7 +34,7 @@ def plot_compare(rows: Sequence[dict], flows: Sequence[str], path: str | Path, *
         positive = [v for v in vals_all if v and v > 0]
         if positive and max(positive) / min(positive) >= 10:
             ax.set_yscale("log")
-            _readable_log(ax.yaxis)
+            readable_log(ax.yaxis)
         ax.set_xticks(range(n), [str(r["input"]) for r in rows], rotation=30, ha="right")
         ax.set_ylabel(f"speed-up of {human(baseline)} (×)")
         ax.set_title(title)

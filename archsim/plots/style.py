@@ -24,6 +24,8 @@ __all__ = [
     "human",
     "note",
     "minor_share",
+    "readable_log",
+    "value_labels",
 ]
 
 COLUMN_WIDTH_IN = 3.5
@@ -157,3 +159,12 @@ def value_labels(ax: Any, bars: Sequence[Any], fmt: str = "{:.2f}", *, inside: b
                     fontsize=fontsize, color="white")
         else:
             ax.text(x, b.get_y() + v, fmt.format(v), ha="center", va="bottom", fontsize=fontsize)
+
+
+def readable_log(axis: Any) -> None:
+    """Label a log axis at 1-2-5 steps with plain numbers (not only powers of ten)."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 from archsim.plots.style import colors as _colors
 from archsim.plots.style import figure as _figure
 from archsim.plots.style import human, minor_share, note
+from archsim.plots.style import readable_log as _readable_log
 from archsim.plots.style import rc as _rc
 from archsim.plots.style import save as _save
 from workloads.errors import InputError
@@ -277,15 +278,6 @@ def _auto_title(rows: Sequence[dict]) -> str:
     elif len(tasks) > 1:
         parts.append(f"{len(tasks)} workloads")
     return " · ".join(parts)
-
-
-def _readable_log(axis: Any) -> None:
-    """Label a log axis at 1-2-5 steps with plain numbers (not just powers of ten)."""
-    from matplotlib import ticker
-
-    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _legend_title(field: str | None) -> str | None:
