@@ -134,7 +134,7 @@ def _parse_list(s: str) -> list[str]:
 
 def _compare(args) -> int:
     from archsim.cli.progress import bar
-    from archsim.piuma.plots import plot_compare
+    from archsim.plots.piuma import plot_compare
     from archsim.piuma.run import run_piuma
 
     flows = _parse_list(args.dataflows)
@@ -162,7 +162,9 @@ def _compare(args) -> int:
             rows.append(row)
             b.write(row["input"] + " " + " ".join(f"{df}={row[df]}" for df in flows))
     if args.out:
-        plot_compare(rows, flows, _out(args.out), baseline=flows[0])
+        plot_compare(rows, flows, _out(args.out), baseline=flows[0],
+                     title=f"{args.kernel}: {flows[0]} vs the others ({cfg.name}, "
+                           f"{cfg.dies}x{cfg.cores_per_die} cores)")
     if args.json:
         Path(_out(args.json)).write_text(json.dumps(rows, indent=1))
     return 0
@@ -171,7 +173,7 @@ def _compare(args) -> int:
 def _scaling(args) -> int:
     from archsim.cli.progress import bar
     from archsim.config import with_overrides
-    from archsim.piuma.plots import plot_scaling
+    from archsim.plots import plot_scaling
     from archsim.piuma.run import run_piuma
 
     if args.matrix is None and args.rmat_scale is None:
@@ -195,7 +197,9 @@ def _scaling(args) -> int:
             b.update(1)
             b.write(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
     if args.out:
-        plot_scaling(points, _out(args.out), title=f"{args.kernel}/{args.dataflow}")
+        what = args.matrix if args.matrix else f"R-MAT scale {args.rmat_scale}"
+        plot_scaling(points, "cores", "cycles", _out(args.out), speedup=True, ideal=True,
+                     title=f"{args.kernel}/{args.dataflow} on {what} ({cfg.name})")
     if args.json:
         Path(_out(args.json)).write_text(json.dumps(points, indent=1))
     return 0

@@ -234,10 +234,10 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from archsim.sat.demo import run_demo
+    from archsim.sweep.report import run_demo
 
     return run_demo(out=Path(args.out), models=args.models, sparsities=args.sparsities,
-                    batch=args.batch, config=args.config, workers=args.workers)
+                    batch=args.batch, config=args.config, workers=args.workers or None)
 
 
 def register_run(run_sub) -> None:
@@ -276,13 +276,14 @@ def register(sub) -> None:
 
     register_import(wsub)
 
-    d = sub.add_parser("demo", help="main job: dense vs N:M training on several models, "
-                                    "table + plots")
+    d = sub.add_parser("demo", help="main job: dense vs N:M training on several models as the "
+                                    "bundled sweep demo_training (store, table, plots)")
     d.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     d.add_argument("--models", nargs="+", default=["resnet18", "resnet50", "vgg16", "vit_b_16"])
     d.add_argument("--sparsities", nargs="+", default=["dense", "1:4", "2:4", "2:8", "1:8"])
     d.add_argument("--batch", type=int, default=32)
     d.add_argument("--config", default="sat")
-    d.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    d.add_argument("--workers", type=int, default=0,
+                   help="worker processes of the sweep runner (default 0: all cores)")
     d.set_defaults(func=_cmd_demo)
 
