@@ -46,13 +46,26 @@ _COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the installed version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from archsim.results import package_version
+
+        print(f"archsim {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib import import_module
 
     parser = _Parser(prog="archsim", description="Sparse-hardware co-design simulator.")
-    from archsim.results import package_version
-
-    parser.add_argument("--version", action="version", version=f"archsim {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation")
     run_sub = run.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
@@ -108,21 +121,20 @@ def _os_message(exc: OSError) -> str:
 def explain(exc: BaseException) -> str | None:
     """The one-line message for an exception that user input or the environment can cause;
     ``None`` for a bug (which keeps its traceback)."""
-    import sqlite3
-
-    import yaml
-
+    # Only modules already imported can have raised: never import one here (start-up stays light).
+    sqlite3 = sys.modules.get("sqlite3")
+    yaml = sys.modules.get("yaml")
     if isinstance(exc, InputError):
         return str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return f"input is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
     if isinstance(exc, UnicodeError):
         return f"text encoding problem ({exc})"
-    if isinstance(exc, yaml.YAMLError):
+    if yaml is not None and isinstance(exc, yaml.YAMLError):
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         return f"malformed YAML{at}: {getattr(exc, 'problem', None) or exc}"
-    if isinstance(exc, sqlite3.Error):
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         return f"result store: {exc} (run `archsim results check STORE` to inspect it)"
     if isinstance(exc, OSError):
         return _os_message(exc)
@@ -181,9 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_BUG_LINE, file=sys.stderr)
                 return 1
         print(f"error: {_one_line(message)}", file=sys.stderr)
-        return 2
-    except MemoryError as exc:  # pragma: no cover - MemoryError is an Exception; kept explicit
-        print(f"error: {_one_line(explain(exc) or 'out of memory')}", file=sys.stderr)
         return 2
 
 
