@@ -64,7 +64,7 @@ MAX_YAML_NODES = 200_000
 # ----------------------------------------------------------------------------- strict value types
 #: Reusable annotated types for config fields.  Booleans are never numbers (``rows: true`` is
 #: refused) and floats must be finite (``allow_inf_nan=False`` on `StrictModel` as well).
-Count = Annotated[int, Field(strict=False, ge=0)]
+Count = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Bytes = Annotated[int, Field(gt=0)]

@@ -384,6 +384,8 @@ def test_second_writer_is_refused_and_nothing_runs_twice(tmp_path, capsys):
     (["piuma", "scaling", "--matrix", "karate", "--points", "axb"], "--points"),
     (["piuma", "scaling", "--matrix", "karate", "--points", "0x4"], "--points"),
     (["demo", "--workers", "-1"], "--workers"),
+    (["sweep", "demo", "--workers", "100000", "--dry-run"], "ARCHSIM_MAX_PROCESSES"),
+    (["sweep", "demo", "--dask-local", "100000"], "ARCHSIM_MAX_PROCESSES"),
     (["run", "sat", "--gemm", "8,8,8", "--seed", "-1"], "--seed"),
     (["run", "piuma", "--matrix", "karate", "--seed", "-1"], "--seed"),
     (["run", "sat", "--gemm", "١٢,64,64"], "--gemm"),

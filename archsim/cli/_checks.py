@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 
 from workloads.errors import InputError
@@ -20,6 +21,16 @@ __all__ = ["check_args", "ascii_int"]
 _MAX_SEED = 2**63 - 1
 _DASK_ADDRESS = re.compile(r"^(?:(tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 _POINT = re.compile(r"^[0-9]+(?:x[0-9]+)?$")
+
+
+def _max_processes() -> int:
+    """Local worker processes allowed: 8 per core (at least 16), or ``ARCHSIM_MAX_PROCESSES``."""
+    raw = os.environ.get("ARCHSIM_MAX_PROCESSES", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise InputError(f"ARCHSIM_MAX_PROCESSES={raw!r}: expected an integer >= 1")
+        return int(raw)
+    return max(16, 8 * (os.cpu_count() or 1))
 
 
 def ascii_int(text: str, flag: str) -> int:
@@ -42,8 +53,13 @@ def _check_int(args: argparse.Namespace, name: str, flag: str, lo: int, hi: int 
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad shared argument values (one line naming the flag), then check work budgets."""
     _check_int(args, "seed", "--seed", 0, _MAX_SEED)
-    _check_int(args, "workers", "--workers", 0, 4096)
-    _check_int(args, "dask_local", "--dask-local", 1, 4096)
+    procs = _max_processes()
+    for name, flag, lo in (("workers", "--workers", 0), ("dask_local", "--dask-local", 1)):
+        v = getattr(args, name, None)
+        if v is not None and v > procs:
+            raise InputError(f"{flag}: {v} processes on this {os.cpu_count() or 1}-core machine is more than "
+                             f"the limit of {procs} (set ARCHSIM_MAX_PROCESSES to raise it)")
+        _check_int(args, name, flag, lo)
     _check_int(args, "batch", "--batch", 1)
     _check_int(args, "rmat_scale", "--rmat-scale", 1, 40)
     _check_int(args, "rmat_edge_factor", "--rmat-edge-factor", 1, 1 << 20)
