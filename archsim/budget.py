@@ -60,7 +60,7 @@ _RMAT_SPGEMM_GROWTH = 5.0
 #: 64 cores 0.16 s, 256 cores 6.9 s on karate, mostly topology and per-thread set-up).
 _FABRIC_UNITS_PER_CORE2 = 3
 #: Memory per simulated hardware thread (SimPy process, queues, counters): an assumption.
-_BYTES_PER_THREAD = 10_000
+BYTES_PER_THREAD = 10_000
 
 
 def _env_number(name: str, default: float) -> float:
@@ -115,13 +115,11 @@ def check_work(what: str, work: float, memory_bytes: float = 0.0) -> None:
     if work > lim.max_work:
         raise InputError(
             f"{what}: too much work: about {_fmt(work)} simulation steps, over the limit of "
-            f"{_fmt(lim.max_work)} (make the request smaller, or raise the limit with "
-            f"ARCHSIM_MAX_WORK=<steps>)")
+            f"{_fmt(lim.max_work)} (make it smaller, or raise ARCHSIM_MAX_WORK)")
     if memory_bytes > lim.max_memory_bytes:
         raise InputError(
             f"{what}: needs about {_fmt_bytes(memory_bytes)} of memory, over the limit of "
-            f"{_fmt_bytes(lim.max_memory_bytes)} (make the request smaller, or raise the limit "
-            f"with ARCHSIM_MAX_MEMORY_BYTES=<bytes>)")
+            f"{_fmt_bytes(lim.max_memory_bytes)} (make it smaller, or raise ARCHSIM_MAX_MEMORY_BYTES)")
 
 
 # ----------------------------------------------------------------------------------------- SAT
@@ -236,7 +234,7 @@ def check_points(n: int, where: str) -> None:
     if n > lim.max_points:
         raise InputError(
             f"{where}: {_fmt(n)} points, over the limit of {_fmt(lim.max_points)} per sweep (split "
-            f"the sweep, or raise the limit with ARCHSIM_MAX_POINTS=<points>)")
+            f"the sweep, or raise ARCHSIM_MAX_POINTS)")
 
 
 # ---------------------------------------------------------------------------------- CLI hook
@@ -273,7 +271,7 @@ def check_cli_request(args: Any) -> None:
     for d, c in fabrics:
         cores = d * c
         check_work(f"fabric of {d} dies x {c} cores", piuma_fabric_work(cores, cfg.threads_per_core),
-                   _BYTES_PER_THREAD * cores * cfg.threads_per_core)
+                   BYTES_PER_THREAD * cores * cfg.threads_per_core)
     scales = []
     if getattr(args, "rmat_scale", None) is not None:
         scales.append(args.rmat_scale)

@@ -168,7 +168,7 @@ def test_work_budgets_refuse_at_once(capsys, argv):
 
 def test_work_budget_is_configurable(capsys, monkeypatch):
     monkeypatch.setenv("ARCHSIM_MAX_WORK", "10")
-    assert "10 (make" in one_line_error(["run", "sat", "--gemm", "256,256,256"], capsys)
+    assert "limit of 10 (" in one_line_error(["run", "sat", "--gemm", "256,256,256"], capsys)
     monkeypatch.setenv("ARCHSIM_MAX_WORK", "lots")
     assert "ARCHSIM_MAX_WORK" in one_line_error(["run", "sat", "--gemm", "256,256,256"], capsys)
     monkeypatch.delenv("ARCHSIM_MAX_WORK")
@@ -200,6 +200,12 @@ def test_sweep_workloads_validated_before_anything_runs(tmp_path, capsys, worklo
     store = tmp_path / "x.db"
     assert fragment in one_line_error(["sweep", spec, "--out", store, "--workers", "0"], capsys)
     assert not store.exists()
+
+
+def test_piuma_sweep_over_a_huge_fabric_is_refused_before_running(tmp_path, capsys):
+    spec = write(tmp_path, "p.yaml", "version: 1\nbase: piuma\naxes: {dies: [1, 64], cores_per_die: [256]}\n"
+                 "workloads: [{kernel: spmv, matrix: karate}]\n")
+    assert "ARCHSIM_MAX_WORK" in one_line_error(["sweep", spec, "--dry-run"], capsys, budget_s=10)
 
 
 def test_piuma_sweep_with_missing_matrix(tmp_path, capsys):

@@ -486,13 +486,26 @@ def expand(loaded: LoadedSpec) -> list[Point]:
 
 def validate_workloads(loaded: LoadedSpec, points: list[Point]) -> None:
     """Check every distinct (config kind, workload) of the points with
-    `archsim.api.check_workload` before anything runs: an unknown model, a sparsity such as
+    `archsim.api.check_workload`, and every distinct PIUMA fabric against the work budget,
+    before anything runs: an unknown model, a sparsity such as
     ``"3:2"``, a missing matrix is one `InputError` naming the spec and the workload, rather than
     a sweep in which every point fails.  Cheap: no schedule is built, no matrix read."""
+    from archsim import budget
     from archsim.api import check_workload
 
     seen: set[str] = set()
     for p in points:
+        c = p.config
+        if c.get("kind") == "piuma" and p.config_hash not in seen:
+            seen.add(p.config_hash)
+            try:
+                cores = int(c["dies"]) * int(c["cores_per_die"])
+                tpc = int(c["mtp_per_core"]) * int(c["threads_per_mtp"]) + int(c["stp_per_core"])
+            except (KeyError, TypeError, ValueError):
+                cores = tpc = 0
+            budget.check_work(f"{loaded.path}: fabric of {c.get('dies')} dies x "
+                              f"{c.get('cores_per_die')} cores", budget.piuma_fabric_work(cores, tpc),
+                              budget.BYTES_PER_THREAD * cores * tpc)
         key = _canon([p.config.get("kind"), p.workload])
         if key in seen:
             continue
