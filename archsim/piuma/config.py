@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from archsim.config import StrictModel, register_kind
+from archsim.config import StrictModel
 from archsim.piuma.kernel_config import SpgemmKernelConfig, StreamConfig
 
 if TYPE_CHECKING:  # imported in `shape`: loading any config must not pull in scipy
@@ -73,7 +73,6 @@ class SimConfig(StrictModel):
     bucket_cycles: int = Field(ge=0, le=1 << 20)
 
 
-@register_kind("piuma")
 class PiumaConfig(StrictModel):
     kind: Literal["piuma"]
     version: int = Field(ge=1, le=1)
