@@ -51,7 +51,9 @@ DEFAULT_MAX_POINTS = 200_000
 #: Bytes per PIUMA row and per stored non-zero while scheduling and simulating (CSR, task
 #: arrays, demands; measured peak RSS / size on R-MAT s14-s16, rounded up).
 _PIUMA_BYTES_PER_ROW = 200
-_PIUMA_BYTES_PER_NNZ = 400
+#: streamed runs hold A, the plan and the blocks in flight: SpMV on R-MAT s22 peaks at ~61 B per
+#: edge (the generator's temporaries dominate); rounded up
+_PIUMA_BYTES_PER_NNZ = 100
 #: Peak RSS of A·A on R-MAT scale 16 (BENCHMARKS.md: 0.44 GiB since the run is streamed: C is
 #: never held whole), growing about ×2 per scale with A (measured ×1.6 from s14 to s16).
 _RMAT_SPGEMM_S16_BYTES = 0.6e9
