@@ -13,6 +13,7 @@ _TOP = [
     ("archsim.piuma.cli", "register"),
     ("rtl.cli", "register"),
     ("archsim.sweep.cli", "register"),
+    ("archsim.dram.cli", "register"),
 ]
 
 

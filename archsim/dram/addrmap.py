@@ -74,6 +74,15 @@ class AddressMap:
         out.setdefault("sr", np.zeros(len(out["ro"]), dtype=np.int64))
         return out
 
+    def decode_one(self, addr: int) -> dict[str, int]:
+        """Field values of one byte address (pure Python, for per-request callers)."""
+        a = int(addr) >> self.shift_bits
+        out = {"sr": 0}
+        for f, w in zip(reversed(self.fields), reversed(self.widths)):
+            out[f] = a & ((1 << w) - 1)
+            a >>= w
+        return out
+
     def encode(self, **fields) -> int:
         """Byte address of the given field values (missing fields are 0); for tests and tools."""
         addr = 0

@@ -91,6 +91,7 @@ class Channel:
         # the request an ACT was issued for, until its CAS (Ramulator 2's "active buffer": it is
         # served first in either read/write mode, and its row is not closed under it)
         self.act_req = [-1] * B
+        self.n_act_req = 0
         n_bg = n_pr * o.bank_groups
         self.nact_bg = [0] * n_bg
         self.nrd_bg = [0] * n_bg
@@ -117,6 +118,8 @@ class Channel:
         self.qlen = [0, 0]
         self.write_mode = False
         self.completed = 0
+        #: when a list, (request index, done clock) of each CAS is appended (SimPy adapter)
+        self.log: list | None = None
         # ---- candidate cache: per mode and bank, the bank-local earliest clock of its next
         # command, the index of the shared (bank-group/rank) constraint in `comb`, and its
         # priority bits (class << 32 | oldest request id); comb[kind × n_bg + bg] with kinds
@@ -155,6 +158,19 @@ class Channel:
         self.r_row.extend(int(r) for r in rows)
         self.r_wr.extend(bool(w) for w in writes)
         self.done.extend([-1] * n)
+
+    def compact(self) -> bool:
+        """Forget served requests when nothing is pending (keeps long runs' memory flat; request
+        indices restart at 0).  Returns whether it did."""
+        if self.pending() or self.n_act_req:
+            return False
+        self.r_arr.clear()
+        self.r_bank.clear()
+        self.r_row.clear()
+        self.r_wr.clear()
+        self.done.clear()
+        self.head = 0
+        return True
 
     def pending(self) -> int:
         """Requests pushed but not yet issued (in the FIFO or a queue)."""
@@ -249,7 +265,7 @@ class Channel:
                 bc = (kb >> 32) & 1
                 bb = r_bank[kb & 0xFFFFFFFF]
             # -- refresh
-            busy = qlen[0] or qlen[1] or h < n_in
+            busy = qlen[0] or qlen[1] or h < n_in or self.n_act_req
             if busy and self.refresh:
                 for r in range(n_ranks):
                     if ref_due[r] <= bt:
@@ -347,6 +363,7 @@ class Channel:
     def _act(self, m: int, b: int, t: int) -> None:
         a = self.bq[m][b][0]
         self.act_req[b] = a
+        self.n_act_req += 1
         if self.active_buffer:
             # Ramulator 2 moves the activated request to its active buffer: a queue slot frees
             self._occ(t)
@@ -400,6 +417,7 @@ class Channel:
         freed = False
         if i >= 0:
             self.act_req[b] = -1
+            self.n_act_req -= 1
             m = 1 if self.r_wr[i] else 0
             self.bq[m][b].remove(i)
             freed = self.active_buffer
@@ -467,6 +485,8 @@ class Channel:
             self.npre[b] = x
         self.done[i] = end + self.ctrl
         self.completed += 1
+        if self.log is not None:
+            self.log.append((i, end + self.ctrl))
         if end > self.last_data:
             self.last_data = end
         self.cmd_free = t + 1
@@ -504,6 +524,8 @@ class Channel:
                     if self.act_req[b] >= 0 and self.active_buffer:
                         # the activated request goes back to its queue's count
                         self.qlen[1 if self.r_wr[self.act_req[b]] else 0] += 1
+                    if self.act_req[b] >= 0:
+                        self.n_act_req -= 1
                     self.act_req[b] = -1
                     self.hits[0][b] = self.hits[1][b] = 0
                     self.conflict[b] = False
