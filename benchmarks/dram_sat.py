@@ -43,10 +43,17 @@ def main() -> int:
     ap.add_argument("--exact-model", default="resnet18")
     ap.add_argument("--exact-batch", type=int, default=1)
     ap.add_argument("--no-exact", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a SAT config field, e.g. dram.channels=1 (DRAM-bound case)")
     ap.add_argument("--out", default="out/bench/dram_sat.json")
     args = ap.parse_args()
     cfg = load_config("sat")
-    res: dict = {"batch": args.batch, "models": {}}
+    if args.set:
+        import yaml
+
+        cfg = with_overrides(cfg, {k: yaml.safe_load(v) for k, v in
+                                   (item.split("=", 1) for item in args.set)})
+    res: dict = {"batch": args.batch, "set": args.set, "models": {}}
     for model in args.models.split(","):
         row = {}
         for dram in ("bandwidth", "command"):

@@ -227,3 +227,16 @@ def test_bad_address_map_and_unknown_key():
         load_preset("DDR4_2400_x8_1R", {"controller": {"address_map": "ro ch ra ba co"}})
     with pytest.raises(InputError, match="timing.tXYZ: unknown key"):
         load_preset("DDR4_2400_x8_1R", {"timing": {"tXYZ": 3}})
+
+
+def test_two_ranks_rank_switch_and_own_act_window():
+    cfg = load_preset("DDR4_2400_x8_1R", {"organisation": {"ranks": 2}})
+    am = AddressMap.for_config(cfg)
+    a0, a1 = am.encode(ra=0, ro=1), am.encode(ra=1, ro=1)
+    r = simulate(cfg, [a0, a1], None, [0, 0])
+    # ACTs at 0 and 1 (no tRRD across ranks); RD at 17, then 17 + tBURST + tRTRS = 22
+    assert r.done_tck.tolist() == [17 + 21, 22 + 21]
+    a, _ = P.uniform_random(8000, 2)
+    two = eff("DDR4_2400_x8_1R", a, overrides={"organisation": {"ranks": 2}})
+    one = eff("DDR4_2400_x8_1R", a)
+    assert two.efficiency > one.efficiency + 0.15  # D3: 88.1 % with 2 ranks vs 58.2 %

@@ -29,7 +29,7 @@ from archsim.dram.model import simulate
 __all__ = ["LatencyCurve", "loaded_latency_curve", "stream_efficiency", "stream_time_tck",
            "compare_with_bandwidth_server", "DEFAULT_LOADS"]
 
-DEFAULT_LOADS = (0.02, 0.1, 0.2, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0)
+DEFAULT_LOADS = (0.02, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,16 @@ def _curve(cfg_json: str, pattern: str, loads: tuple, requests: int, seed: int,
     tck = cfg.timing.tCK_ns
     chans = cfg.organisation.channels
     for load in loads:
-        gap = max(1, round(bl / load / chans)) if load > 0 else 0
+        if not 0 < load <= 1:
+            raise ValueError(f"loads must be in (0, 1], got {load}")
+        gap = bl / load / chans  # fractional: arrivals at floor(i * gap)
         n = requests if gap < 200 else max(500, requests // 8)
-        a, arr = _pattern(cfg, pattern, n, seed, gap)
+        a, _ = _pattern(cfg, pattern, n, seed, 0)
+        arr = np.floor(np.arange(n) * gap).astype(np.int64)
         w = P.mix_writes(n, seed + 1, write_fraction) if write_fraction > 0 else None
         r = simulate(cfg, a, w, arr, size_bytes)
         rl = r.latency_tck if w is None else r.latency_tck[~w]
-        offered.append(bl / gap / chans if gap else 1.0)
+        offered.append(load)
         achieved.append(r.stats.efficiency)
         mean.append(float(rl.mean()) * tck)
         p99.append(float(np.percentile(rl, 99)) * tck)
