@@ -112,6 +112,7 @@ class Channel:
         self.r_wr: list[bool] = []
         self.done: list[int] = []
         self.head = 0  # next request of the input FIFO to admit
+        self.t_first: int | None = None  # arrival of the first request ever pushed
         self.bq = ([deque() for _ in range(B)], [deque() for _ in range(B)])
         self.active = (set(), set())
         self.hits = ([0] * B, [0] * B)
@@ -143,6 +144,8 @@ class Channel:
     # ------------------------------------------------------------------ input
     def push(self, arrival: int, bank: int, row: int, write: bool) -> int:
         """Append one burst request to the input FIFO; returns its index."""
+        if self.t_first is None:
+            self.t_first = int(arrival)
         self.r_arr.append(int(arrival))
         self.r_bank.append(int(bank))
         self.r_row.append(int(row))
@@ -153,6 +156,8 @@ class Channel:
     def extend(self, arrivals, banks, rows, writes) -> None:
         """Append many requests (sequences of equal length, arrivals non-decreasing)."""
         n = len(arrivals)
+        if n and self.t_first is None:
+            self.t_first = int(arrivals[0])
         self.r_arr.extend(int(a) for a in arrivals)
         self.r_bank.extend(int(b) for b in banks)
         self.r_row.extend(int(r) for r in rows)

@@ -130,7 +130,7 @@ def stats_of(cfg: DramConfig, chans: list[Channel], *, n_requests: int, reads: i
     A = cfg.access_bytes
     bursts = sum(c.completed for c in chans)
     end = max((c.last_data for c in chans), default=0)
-    t0 = min((c.r_arr[0] for c in chans if c.r_arr), default=0)
+    t0 = min((c.t_first for c in chans if c.t_first is not None), default=0)
     cycles = max(1, end - t0)
     tck_s = cfg.timing.tCK_ns * 1e-9
     seconds = cycles * tck_s

@@ -103,6 +103,8 @@ class DramPort:
                     # done is the end of the burst; the owner's event waits for its last burst
                     self._finish(pend, done)
                 c.log.clear()
+            if nxt == INF and not owner:
+                c.compact()  # idle: forget served requests (flat memory over long runs)
             self._wake[ch] = wake = env.event()
             if nxt != INF:
                 delay = max(0.0, nxt / self.ratio - env.now)
