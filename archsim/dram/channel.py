@@ -111,6 +111,7 @@ class Channel:
         self.r_row: list[int] = []
         self.r_wr: list[bool] = []
         self.done: list[int] = []
+        self.enq: list[int] = []  # clock each request entered its controller queue
         self.head = 0  # next request of the input FIFO to admit
         self.t_first: int | None = None  # arrival of the first request ever pushed
         self.bq = ([deque() for _ in range(B)], [deque() for _ in range(B)])
@@ -151,6 +152,7 @@ class Channel:
         self.r_row.append(int(row))
         self.r_wr.append(bool(write))
         self.done.append(-1)
+        self.enq.append(-1)
         return len(self.r_arr) - 1
 
     def extend(self, arrivals, banks, rows, writes) -> None:
@@ -163,6 +165,7 @@ class Channel:
         self.r_row.extend(int(r) for r in rows)
         self.r_wr.extend(bool(w) for w in writes)
         self.done.extend([-1] * n)
+        self.enq.extend([-1] * n)
 
     def compact(self) -> bool:
         """Forget served requests when nothing is pending (keeps long runs' memory flat; request
@@ -174,6 +177,7 @@ class Channel:
         self.r_row.clear()
         self.r_wr.clear()
         self.done.clear()
+        self.enq.clear()
         self.head = 0
         return True
 
@@ -199,6 +203,7 @@ class Channel:
         bq, active, hits, qlen = self.bq, self.active, self.hits, self.qlen
         r_arr, r_bank, r_row, r_wr = self.r_arr, self.r_bank, self.r_row, self.r_wr
         cap_r, cap_w = self.cap
+        enq = self.enq
         n_ranks = len(ref_due)
         while True:
             now = self.now
@@ -222,6 +227,7 @@ class Channel:
                         self._upd(b)
                 self._occ(now)
                 qlen[m] += 1
+                enq[h] = now
                 h += 1
             self.head = h
             # -- read/write mode (Ramulator 2's watermark rule)

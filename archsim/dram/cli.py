@@ -59,7 +59,8 @@ def _run(args) -> int:
     print(f"{cfg.name}: {s.requests} requests, efficiency {100 * s.efficiency:.1f} % of "
           f"{cfg.peak_bytes_per_s / 1e9:.1f} GB/s/channel, row hits {s.row_hits} misses "
           f"{s.row_misses} conflicts {s.row_conflicts}, read latency mean "
-          f"{s.read_latency_mean_ns:.1f} ns (p99 {s.read_latency_p99_tck:.0f} tCK)")
+          f"{s.read_latency_mean_ns:.1f} ns from arrival (p99 {s.read_latency_p99_tck:.0f} tCK), "
+          f"{s.read_latency_accepted_mean_tck * cfg.timing.tCK_ns:.1f} ns from queue entry")
     if args.json:
         out = {"trace": str(args.trace), "config": cfg.model_dump(), "stats": s.to_dict()}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,9 @@ class DramStats:
     read_latency_p50_tck: float
     read_latency_p99_tck: float
     read_latency_mean_ns: float
+    #: mean read latency from entering the controller's queue (DRAMsim3's definition; equals
+    #: the above unless the queue was full when the request arrived)
+    read_latency_accepted_mean_tck: float
     write_latency_mean_tck: float
     read_queue_mean: float
     write_queue_mean: float
@@ -107,6 +110,7 @@ def simulate(cfg: DramConfig, addrs, writes=None, arrivals=None, sizes=None) -> 
     bw = np.repeat(writes, nb)
     barr = np.repeat(arrivals, nb)
     done = np.empty(len(parent), dtype=np.int64)
+    enq = np.empty(len(parent), dtype=np.int64)
     chans = []
     for ch in range(o.channels):
         sel = np.nonzero(f["ch"] == ch)[0] if o.channels > 1 else np.arange(len(parent))
@@ -114,18 +118,23 @@ def simulate(cfg: DramConfig, addrs, writes=None, arrivals=None, sizes=None) -> 
         c.extend(barr[sel].tolist(), bank[sel].tolist(), f["ro"][sel].tolist(), bw[sel].tolist())
         c.run()
         done[sel] = c.done
+        enq[sel] = c.enq
         chans.append(c)
     req_done = np.zeros(n, dtype=np.int64)
     np.maximum.at(req_done, parent, done)
+    req_enq = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(req_enq, parent, enq)
     lat = req_done - arrivals
     useful = int(sizes.sum())
     stats = stats_of(cfg, chans, n_requests=n, reads=int((~writes).sum()),
-                     useful_bytes=useful, read_latency=lat[~writes], write_latency=lat[writes])
+                     useful_bytes=useful, read_latency=lat[~writes], write_latency=lat[writes],
+                     read_latency_accepted=(req_done - req_enq)[~writes])
     return DramResult(stats, req_done, lat)
 
 
 def stats_of(cfg: DramConfig, chans: list[Channel], *, n_requests: int, reads: int,
-             useful_bytes: int, read_latency, write_latency) -> DramStats:
+             useful_bytes: int, read_latency, write_latency,
+             read_latency_accepted=None) -> DramStats:
     """`DramStats` from finished channels and per-request latencies (clocks)."""
     A = cfg.access_bytes
     bursts = sum(c.completed for c in chans)
@@ -140,6 +149,7 @@ def stats_of(cfg: DramConfig, chans: list[Channel], *, n_requests: int, reads: i
         for k, v in c.cmds.items():
             cmds[k] = cmds.get(k, 0) + v
     rl = np.asarray(read_latency, dtype=np.float64)
+    ra = rl if read_latency_accepted is None else np.asarray(read_latency_accepted, np.float64)
     wl = np.asarray(write_latency, dtype=np.float64)
     occ_r = sum(c.occ_int[0] for c in chans) / cycles / max(1, len(chans))
     occ_w = sum(c.occ_int[1] for c in chans) / cycles / max(1, len(chans))
@@ -158,6 +168,7 @@ def stats_of(cfg: DramConfig, chans: list[Channel], *, n_requests: int, reads: i
         read_latency_p50_tck=float(np.percentile(rl, 50)) if len(rl) else 0.0,
         read_latency_p99_tck=float(np.percentile(rl, 99)) if len(rl) else 0.0,
         read_latency_mean_ns=float(rl.mean()) * cfg.timing.tCK_ns if len(rl) else 0.0,
+        read_latency_accepted_mean_tck=float(ra.mean()) if len(ra) else 0.0,
         write_latency_mean_tck=float(wl.mean()) if len(wl) else 0.0,
         read_queue_mean=occ_r, write_queue_mean=occ_w, commands=cmds,
     )
