@@ -166,3 +166,13 @@ def test_sat_command_model_config_choice():
     assert ag != bw
     with pytest.raises(InputError, match="dram.command.preset"):
         with_overrides(cfg, {"dram.model": "command", "dram.command.preset": "DDR9"})
+
+
+def test_cli_curve_and_bad_set(tmp_path, capsys):
+    out = tmp_path / "c.json"
+    assert main(["dram", "curve", "--preset", "DDR5_4400_x8_subch", "--requests", "800",
+                 "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["preset"] == "DDR5_4400_x8_subch" and 0.8 < d["saturation"] < 0.97  # short run: few refreshes
+    assert main(["dram", "curve", "--preset", "DDR5_4400_x8_subch", "--set", "tFAW"]) == 2
+    assert "SECTION.KEY=VALUE" in capsys.readouterr().err

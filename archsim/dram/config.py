@@ -10,7 +10,6 @@ All timings are integers in clocks (tCK) of the channel's command clock.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -281,6 +280,3 @@ def load_preset(name_or_path: str, overrides: dict | None = None) -> DramConfig:
         data, where = yaml.safe_load(text), f"dram preset {name_or_path}"
     return parse_preset(data, where=where, overrides=overrides)
 
-
-def log2(n: int) -> int:
-    return int(math.log2(n))
