@@ -2,8 +2,8 @@
 
 Every config is a pydantic model derived from `StrictModel`: unknown keys are rejected, values
 are validated, and the object is frozen.  `load_config` reads a YAML file (or a preset name such
-as ``sat`` / ``piuma``, resolved in the repository's ``configs/`` folder), dispatches on its
-``kind`` key and turns any validation failure into a one-line `InputError` that names the file
+as ``sat`` / ``piuma``, resolved in the package's ``archsim/configs/`` folder), dispatches on its
+``kind`` key through `archsim.registry` and turns any validation failure into a one-line `InputError` that names the file
 and the dotted path of the bad field, e.g.::
 
     configs/bad.yaml: sat.array.rows: Input should be greater than 0 (got 0)
@@ -15,9 +15,11 @@ Derived quantities are Python properties on the models, never expressions evalua
 from __future__ import annotations
 
 import hashlib
+import difflib
 import json
+from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,7 +28,6 @@ from workloads.errors import InputError
 
 __all__ = [
     "StrictModel",
-    "register_kind",
     "load_config",
     "parse_config",
     "config_hash",
@@ -36,7 +37,9 @@ __all__ = [
     "CONFIG_DIR",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+#: The bundled presets, energy tables and example sweeps (package data, found through
+#: ``importlib.resources`` so they work from a wheel as well as from a source checkout).
+CONFIG_DIR = Path(str(resources.files("archsim") / "configs"))
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,27 +48,6 @@ class StrictModel(BaseModel):
     """Base of every config section: frozen, unknown keys rejected, no type coercion surprises."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
-
-
-_KINDS: dict[str, type[BaseModel]] = {}
-
-
-def register_kind(kind: str) -> Callable[[type[M]], type[M]]:
-    """Class decorator: make ``kind: <kind>`` in a YAML file load into this model."""
-
-    def deco(cls: type[M]) -> type[M]:
-        _KINDS[kind] = cls
-        return cls
-
-    return deco
-
-
-def _kinds() -> dict[str, type[BaseModel]]:
-    # Import the simulators' config modules so they register themselves.
-    import archsim.piuma.config  # noqa: F401
-    import archsim.sat.config  # noqa: F401
-
-    return _KINDS
 
 
 def _format_validation_error(err: ValidationError, where: str, prefix: str) -> str:
@@ -84,12 +66,28 @@ def _format_validation_error(err: ValidationError, where: str, prefix: str) -> s
     return f"{where}: {path}: {msg}{shown}{tail}"
 
 
+def presets() -> list[str]:
+    """Names of the bundled presets (``archsim/configs/*.yaml``)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
 def preset_path(name_or_path: str | Path) -> Path:
-    """A preset name (``sat``) becomes ``configs/sat.yaml``; a path is returned as is."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(name_or_path):
+    """A preset name (``sat``) becomes the bundled ``archsim/configs/sat.yaml``; anything that
+    looks like a path (a ``.yaml``/``.yml`` suffix or a directory separator) is returned as is.
+
+    A bare name is never looked up in the working directory, so a local file or folder called
+    ``sat`` cannot shadow the preset; an unknown name is an `InputError` with the nearest preset."""
+    text = str(name_or_path)
+    p = Path(text)
+    if p.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
         return p
-    return CONFIG_DIR / f"{name_or_path}.yaml"
+    candidate = CONFIG_DIR / f"{text}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = presets()
+    near = difflib.get_close_matches(text, names, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise InputError(f"{text}: unknown preset (expected a YAML path or one of {', '.join(names)}){hint}")
 
 
 def read_yaml(path: str | Path, what: str = "config") -> Any:
@@ -115,14 +113,14 @@ def parse_config(data: Any, *, where: str = "config", expect: str | None = None)
     """Validate a plain mapping with a ``kind`` key into its config model."""
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping with a 'kind' key, got {type(data).__name__}")
+    from archsim.registry import config_model
+
     kind = data.get("kind")
-    kinds = _kinds()
-    if kind not in kinds:
-        raise InputError(f"{where}: kind: expected one of {sorted(kinds)}, got {kind!r}")
+    model = config_model(kind, where=where)
     if expect is not None and kind != expect:
         raise InputError(f"{where}: kind: expected {expect!r} for this command, got {kind!r}")
     try:
-        return kinds[kind].model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise InputError(_format_validation_error(err, where, "")) from None
 

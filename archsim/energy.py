@@ -48,9 +48,12 @@ class EnergyTable:
 
     @classmethod
     def load(cls, path: str | Path) -> "EnergyTable":
+        # A bundled table (``energy/horowitz_45nm.yaml``) resolves from the package, never from
+        # the working directory; any other value is a user's path.
         p = Path(path)
-        if not p.exists() and not p.is_absolute():
-            p = CONFIG_DIR / p
+        bundled = CONFIG_DIR / p
+        if not p.is_absolute() and bundled.is_file():
+            p = bundled
         raw = read_yaml(p, "energy table")
         try:
             f = _TableFile.model_validate(raw)

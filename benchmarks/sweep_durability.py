@@ -1,6 +1,6 @@
 """Durability with the real simulator: SIGKILL `archsim sweep` several times, resume, compare.
 
-    PYTHONPATH=. python benchmarks/sweep_durability.py [--spec configs/sweeps/demo.yaml] [--kill-at 10 50 100]
+    PYTHONPATH=. python benchmarks/sweep_durability.py [--spec archsim/configs/sweeps/demo.yaml] [--kill-at 10 50 100]
 
 Runs the spec once uninterrupted (the reference), then starts ``archsim sweep SPEC --resume``
 as a subprocess and SIGKILLs its whole process group (main process and pool workers) as soon as
@@ -47,7 +47,7 @@ def rows(store: Path) -> dict[str, tuple]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--spec", default=str(ROOT / "configs/sweeps/demo.yaml"))
+    ap.add_argument("--spec", default=str(ROOT / "archsim/configs/sweeps/demo.yaml"))
     ap.add_argument("--kill-at", type=int, nargs="+", default=[10, 50, 100])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dir", default=str(ROOT / "out/bench"))

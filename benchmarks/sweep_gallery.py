@@ -1,4 +1,4 @@
-"""The demo sweep and its plot gallery: ``configs/sweeps/demo.yaml`` → ``out/gallery/*.png``.
+"""The demo sweep and its plot gallery: ``archsim/configs/sweeps/demo.yaml`` → ``out/gallery/*.png``.
 
     PYTHONPATH=. python benchmarks/sweep_gallery.py [--out out/gallery] [--store out/sweeps/demo.db]
 
@@ -37,7 +37,7 @@ def run() -> None:
     ap.add_argument("--workers", default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    argv = ["sweep", str(ROOT / "configs/sweeps/demo.yaml"), "--out", args.store, "--no-progress"]
+    argv = ["sweep", str(ROOT / "archsim/configs/sweeps/demo.yaml"), "--out", args.store, "--no-progress"]
     if args.workers:
         argv += ["--workers", args.workers]
     if archsim(argv) != 0:

@@ -52,7 +52,7 @@ def child(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--spec", default=str(ROOT / "configs/sweeps/sat_resnet50.yaml"))
+    ap.add_argument("--spec", default=str(ROOT / "archsim/configs/sweeps/sat_resnet50.yaml"))
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--points", type=int, default=None, help="seeded random subset of the spec's points")
     ap.add_argument("--synthetic", action="store_true", help="synthetic simulator: the machinery's own ceiling")

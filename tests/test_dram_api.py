@@ -176,3 +176,13 @@ def test_cli_curve_and_bad_set(tmp_path, capsys):
     assert d["preset"] == "DDR5_4400_x8_subch" and 0.8 < d["saturation"] < 0.97  # short run: few refreshes
     assert main(["dram", "curve", "--preset", "DDR5_4400_x8_subch", "--set", "tFAW"]) == 2
     assert "SECTION.KEY=VALUE" in capsys.readouterr().err
+
+
+def test_cli_trace_writes_reference_shapes(tmp_path):
+    out = tmp_path / "mix.trc"
+    assert main(["dram", "trace", str(out), "--pattern", "random", "--requests", "3000",
+                 "--write-fraction", "0.3333", "--gap", "12"]) == 0
+    tr = read_trace(out)
+    assert len(tr) == 3000 and tr.arrivals[-1] == 12 * 2999
+    assert 0.3 < tr.writes.mean() < 0.37 and np.all(tr.addrs % 64 == 0)
+    assert main(["dram", "trace", str(out), "--requests", "0"]) == 2

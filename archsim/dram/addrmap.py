@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from workloads.errors import InputError
 
 __all__ = ["AddressMap", "parse_fields", "FIELDS"]
@@ -64,8 +62,10 @@ class AddressMap:
             fields = tuple(f for f in fields if f != "sr")
         return cls(fields, tuple(width[f] for f in fields), lg(cfg.access_bytes))
 
-    def decode(self, addrs) -> dict[str, np.ndarray]:
+    def decode(self, addrs) -> dict:
         """Field values of byte addresses (numpy int64 arrays)."""
+        import numpy as np
+
         a = np.asarray(addrs, dtype=np.uint64) >> np.uint64(self.shift_bits)
         out = {}
         for f, w in zip(reversed(self.fields), reversed(self.widths)):

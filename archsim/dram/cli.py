@@ -1,6 +1,7 @@
 """``archsim dram ...``: run a DRAMsim3-format trace through the command-level model.
 
 * ``archsim dram run TRACE --preset NAME [--json OUT] [--set timing.tFAW_tck=44 ...]``
+* ``archsim dram trace OUT --pattern random --requests N``  write a synthetic trace (seeded)
 * ``archsim dram presets``                     the bundled presets and their closed forms
 * ``archsim dram curve --preset NAME``         loaded-latency curve (random or sequential reads)
 """
@@ -67,6 +68,30 @@ def _run(args) -> int:
     return 0
 
 
+def _trace(args) -> int:
+    import numpy as np
+
+    from archsim.dram import patterns as P
+    from archsim.dram.trace import write_trace
+
+    if args.requests < 1:
+        raise InputError(f"--requests: must be >= 1, got {args.requests}")
+    if args.gap < 0:
+        raise InputError(f"--gap: must be >= 0 clocks, got {args.gap}")
+    if not 0 <= args.write_fraction <= 1:
+        raise InputError(f"--write-fraction: must be in [0, 1], got {args.write_fraction}")
+    if args.pattern == "random":
+        a, arr = P.uniform_random(args.requests, args.seed, gap_tck=args.gap)
+    else:
+        a, arr = P.sequential(args.requests, gap_tck=args.gap)
+    w = (P.mix_writes(args.requests, args.seed + 1, args.write_fraction)
+         if args.write_fraction else np.zeros(args.requests, bool))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_trace(args.out, a, w, arr)
+    print(f"wrote {args.out}: {args.requests} {args.pattern} 64 B requests, gap {args.gap} tCK")
+    return 0
+
+
 def _presets(args) -> int:
     from archsim.dram.config import load_preset, preset_names
 
@@ -111,6 +136,16 @@ def register(subparsers) -> None:
     r.add_argument("--size", type=int, metavar="BYTES",
                    help="bytes per request (default one burst); smaller requests waste the rest")
     r.set_defaults(func=_run)
+    t = sub.add_parser("trace", help="write a synthetic trace (the reference traces' shapes)")
+    t.add_argument("out")
+    t.add_argument("--pattern", choices=("random", "sequential"), default="random")
+    t.add_argument("--requests", type=int, default=100_000)
+    t.add_argument("--gap", type=int, default=0, metavar="TCK",
+                   help="clocks between requests (0 = saturated replay)")
+    t.add_argument("--write-fraction", type=float, default=0.0,
+                   help="probability that a request is a write (1/3 = 2R:1W)")
+    t.add_argument("--seed", type=int, default=1)
+    t.set_defaults(func=_trace)
     ps = sub.add_parser("presets", help="list the bundled presets")
     ps.set_defaults(func=_presets)
     c = sub.add_parser("curve", help="loaded-latency curve of a preset")

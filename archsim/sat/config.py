@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from archsim.config import StrictModel, register_kind
+from archsim.config import StrictModel
 from dataflow.sat import ArrayShape, MemoryShape
 
 __all__ = ["SatConfig"]
@@ -108,7 +108,6 @@ class ScheduleConfig(StrictModel):
     pregenerate: bool = True
 
 
-@register_kind("sat")
 class SatConfig(StrictModel):
     kind: Literal["sat"]
     version: Literal[1]

@@ -3,7 +3,7 @@
 Run a spec from Python (the CLI ``archsim sweep`` does the same)::
 
     from archsim.sweep import run_sweep
-    summary = run_sweep("configs/sweeps/demo.yaml", "out/sweeps/demo.db", workers=2)
+    summary = run_sweep("demo", "out/sweeps/demo.db", workers=2)
     print(summary.line())
 
 * `load_spec` / `expand` (`archsim.sweep.spec`): a validated YAML spec → design points.
@@ -11,7 +11,7 @@ Run a spec from Python (the CLI ``archsim sweep`` does the same)::
 * `SweepStore`, `load_rows` (`archsim.sweep.store`): the one-file SQLite store.
 * `Constraint` (`archsim.sweep.expr`): the safe expression language of constraints.
 
-The CLI (`archsim sweep|results|plot`) lives in `archsim.sweep.cli`.
+The CLI (`archsim sweep|results|plot`) lives in `archsim.cli.sweep`.
 """
 
 from archsim.sweep.expr import Constraint

@@ -263,8 +263,8 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise InputError(_validation_message(err, where)) from None
-    base_path = _resolve_base(spec.base, spec_dir)
     try:
+        base_path = _resolve_base(spec.base, spec_dir)
         base = load_config(base_path)
     except InputError as exc:
         raise InputError(f"{where}: base: {exc}") from None
@@ -286,6 +286,7 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
     for i, wl in enumerate(spec.workloads):
         if not wl:
             raise InputError(f"{where}: workloads[{i}]: empty workload")
+        _resolve_onnx_model(wl, spec_dir, f"{where}: workloads[{i}].model")
     constraints = []
     for i, text in enumerate(spec.constraints):
         try:
@@ -293,6 +294,27 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
         except InputError as exc:
             raise InputError(f"{where}: constraints[{i}]: {exc}") from None
     return LoadedSpec(spec=spec, path=where, base=base, constraints=tuple(constraints), hash=spec_hash(spec))
+
+
+def _resolve_onnx_model(wl: dict[str, Any], spec_dir: Path | None, where: str) -> None:
+    """An ONNX ``model`` path is taken relative to the spec file and imported once here, so a
+    bad graph fails before any point runs (the points then carry the absolute path)."""
+    from workloads.dnn.onnx_import import import_onnx, is_onnx_path
+
+    model = wl.get("model")
+    if not isinstance(model, str) or not is_onnx_path(model):
+        return
+    p = Path(model).expanduser()
+    if not p.is_absolute() and spec_dir is not None and (spec_dir / p).exists():
+        p = spec_dir / p
+    if not p.exists():
+        raise InputError(f"{where}: {model}: file not found")
+    wl["model"] = str(p.resolve())
+    batch = wl.get("batch", 32)
+    try:
+        import_onnx(wl["model"], batch=batch if isinstance(batch, int) else None)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _first(axis: Axis, where: str) -> Any:
@@ -307,9 +329,29 @@ def _check_axis_name(name: str, where: str) -> None:
         raise InputError(f"{where}: {name!r}: workload axes take one key (workload.<key>)")
 
 
+def spec_path(name_or_path: str | Path) -> Path:
+    """A bundled sweep name (``demo``) becomes ``archsim/configs/sweeps/demo.yaml``; a path is
+    returned as is (a bare name is never looked up in the working directory)."""
+    from archsim.config import CONFIG_DIR
+
+    text = str(name_or_path)
+    p = Path(text)
+    if p.suffix in (".yaml", ".yml") or "/" in text:
+        return p
+    candidate = CONFIG_DIR / "sweeps" / f"{text}.yaml"
+    if candidate.is_file():
+        return candidate
+    import difflib
+
+    names = sorted(q.stem for q in (CONFIG_DIR / "sweeps").glob("*.yaml"))
+    near = difflib.get_close_matches(text, names, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise InputError(f"{text}: unknown sweep spec (expected a YAML path or one of {', '.join(names)}){hint}")
+
+
 def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a sweep spec YAML file; errors name the file and the dotted path."""
-    p = Path(path)
+    p = spec_path(path)
     data = read_yaml(p, "sweep spec")
     return parse_spec(data, where=str(p), spec_dir=p.resolve().parent)
 
