@@ -322,37 +322,43 @@ class Channel:
 
     # ------------------------------------------------------------------ candidate cache
     def _upd(self, b: int) -> None:
+        """Refresh bank ``b``'s cached candidate (both read and write mode)."""
         g = self.bank_bg[b]
         n = self.n_bg
+        loc, ck, pri, active = self.loc, self.ck, self.pri, self.active
         a = self.act_req[b]
         if a >= 0:
-            w = 1 if self.r_wr[a] else 0
-            for m in (0, 1):
-                self.loc[m][b] = self.ncas[b]
-                self.ck[m][b] = (2 + w) * n + g
-                self.pri[m][b] = a
-                self.active[m].add(b)
+            t = self.ncas[b]
+            k = (3 if self.r_wr[a] else 2) * n + g
+            loc[0][b] = loc[1][b] = t
+            ck[0][b] = ck[1][b] = k
+            pri[0][b] = pri[1][b] = a
+            active[0].add(b)
+            active[1].add(b)
             return
+        row = self.open_row[b]
+        bq = self.bq
         for m in (0, 1):
-            dq = self.bq[m][b]
+            dq = bq[m][b]
             if dq:
-                self.active[m].add(b)
+                active[m].add(b)
+                head = dq[0]
             else:
-                self.active[m].discard(b)
-            if self.open_row[b] >= 0:
+                active[m].discard(b)
+                head = 0
+            if row >= 0:
                 if self.hits[m][b]:
-                    self.loc[m][b] = self.ncas[b]
-                    self.ck[m][b] = (2 + m) * n + g
-                    c = 0
+                    loc[m][b] = self.ncas[b]
+                    ck[m][b] = (2 + m) * n + g
+                    pri[m][b] = head
                 else:
-                    self.loc[m][b] = self.npre[b]
-                    self.ck[m][b] = n + g
-                    c = 1
+                    loc[m][b] = self.npre[b]
+                    ck[m][b] = n + g
+                    pri[m][b] = (1 << 32) | head
             else:
-                self.loc[m][b] = self.nact[b]
-                self.ck[m][b] = g
-                c = 1
-            self.pri[m][b] = (c << 32) | (dq[0] if dq else 0)
+                loc[m][b] = self.nact[b]
+                ck[m][b] = g
+                pri[m][b] = (1 << 32) | head
 
     def _comb_act(self, r: int) -> None:
         x = self.nact_rk[r]
