@@ -186,3 +186,20 @@ def test_cli_trace_writes_reference_shapes(tmp_path):
     assert len(tr) == 3000 and tr.arrivals[-1] == 12 * 2999
     assert 0.3 < tr.writes.mean() < 0.37 and np.all(tr.addrs % 64 == 0)
     assert main(["dram", "trace", str(out), "--requests", "0"]) == 2
+
+
+def test_simpy_port_long_run_odd_clock_ratio_terminates():
+    cfg = load_preset("DDR5_4400_x8_subch")
+    env = simpy.Environment(initial_time=3.7e8)  # large times: float clock products round
+    port = DramPort(env, cfg, env_clock_hz=1.37e9)
+    done = []
+
+    def proc():
+        for k in range(200):
+            yield port.read(k * 4096 + 64, 8)
+            done.append(env.now)
+            yield env.timeout(3.3)
+
+    env.process(proc())
+    env.run()
+    assert len(done) == 200 and port.stats().wasted_bytes == 56 * 200

@@ -95,8 +95,14 @@ class DramPort:
 
     def _proc(self, ch: int):
         env, c, owner = self.env, self.channels[ch], self._owner[ch]
+        target = 0  # the command clock this process last slept for
         while True:
-            nxt = c.advance(math.floor(env.now * self.ratio + 1e-9))
+            # the timer for `target` fires at target / ratio: issue up to `target` even when the
+            # float product falls a hair short of it (long runs)
+            horizon = math.floor(env.now * self.ratio * (1 + 1e-12) + 1e-9)
+            if env.now >= target / self.ratio:
+                horizon = max(horizon, target)
+            nxt = c.advance(horizon)
             if c.log:
                 for idx, done in c.log:
                     pend = owner.pop(idx)
@@ -107,6 +113,7 @@ class DramPort:
                 c.compact()  # idle: forget served requests (flat memory over long runs)
             self._wake[ch] = wake = env.event()
             if nxt != INF:
+                target = nxt
                 delay = max(0.0, nxt / self.ratio - env.now)
                 env.timeout(delay).callbacks.append(
                     lambda _e, w=wake: None if w.triggered else w.succeed())
