@@ -18,9 +18,17 @@ order from an unbounded input FIFO (head-of-line blocking, like DRAMsim3's trace
 write drain between watermarks (Ramulator 2's rule: enter write mode above the high watermark or
 when no read waits, leave below the low watermark when a read waits); FR-FCFS: among commands
 legal at the earliest clock, a row hit's CAS first, then the command of the oldest request;
-a row is not closed while a queued request of the served queue hits it.  Open page keeps rows
-open; closed page auto-precharges after the last queued hit (RDA/WRA: no command-bus slot).
+a row is not closed while a queued request of the served queue hits it.  With
+``controller.active_buffer`` (default, Ramulator 2's active buffer) the request an ACT was issued
+for leaves its queue (its slot takes the next request) and its CAS is served first in either
+mode, so a mode switch never wastes an ACT.  Open page keeps rows open; closed page
+auto-precharges after the last queued hit (RDA/WRA: no command-bus slot).
 ``controller_latency_tck`` is added to every completion (queueing and device timing exclude it).
+Sub-ranks (``fine_grain: subrank``) are pseudo-ranks with their own banks and data lines that
+share the real rank's ACT window and refresh.
+
+Not modelled: per-bank/same-bank refresh, refresh postponement, power-down and self-refresh,
+DDR5's two-clock commands, command/address parity and ECC.
 """
 
 from __future__ import annotations
