@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from archsim.paths import write_file as write_output
 from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
@@ -87,7 +88,7 @@ def summary(res) -> str:
         f"{100 * m['bandwidth_fraction_of_peak']:.1f}% of peak | threads busy "
         f"{100 * m['thread_utilization']:.1f}% | issue {100 * m['issue_utilization']:.1f}% | "
         f"energy {res.total_energy_pj / 1e6:.2f} uJ | sim {m['sim_events']:.0f} events in "
-        f"{m['wall_sim_s']:.2f} s"
+        f"{res.timings_s.get('wall_sim_s', 0.0):.2f} s"
     )
 
 
@@ -102,7 +103,7 @@ def _run(args) -> int:
     res, out = run_piuma(cfg, wl, seed=args.seed)
     print(summary(res))
     if args.json:
-        Path(_out(args.json)).write_text(res.to_json(indent=1))
+        write_output(args.json, res.to_json(indent=1) + "\n", "--json")
     if args.save_output:
         if args.kernel == "spgemm":
             from workloads.graphs import write_mtx
@@ -166,7 +167,7 @@ def _compare(args) -> int:
                      title=f"{args.kernel}: {flows[0]} vs the others ({cfg.name}, "
                            f"{cfg.dies}x{cfg.cores_per_die} cores)")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(rows, indent=1))
+        write_output(args.json, json.dumps(rows, indent=1) + "\n", "--json")
     return 0
 
 
@@ -201,7 +202,7 @@ def _scaling(args) -> int:
         plot_scaling(points, "cores", "cycles", _out(args.out), speedup=True, ideal=True,
                      title=f"{args.kernel}/{args.dataflow} on {what} ({cfg.name})")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(points, indent=1))
+        write_output(args.json, json.dumps(points, indent=1) + "\n", "--json")
     return 0
 
 
