@@ -203,3 +203,13 @@ def test_simpy_port_long_run_odd_clock_ratio_terminates():
     env.process(proc())
     env.run()
     assert len(done) == 200 and port.stats().wasted_bytes == 56 * 200
+
+
+@pytest.mark.parametrize("line", ["0xFFFFFFFFFFFFFFFFFF READ 0", "0x40 READ 99999999999999999999999",
+                                  "0x40 WRITE 0 extra", "garbage", "0x40 READ -3"])
+def test_trace_out_of_range_lines_are_one_line_errors(tmp_path, capsys, line):
+    tr = tmp_path / "t.trc"
+    tr.write_text("0x0 READ 0\n" + line + "\n")
+    assert main(["dram", "run", str(tr), "--preset", "DDR4_2400_x8_1R"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{tr}:2:" in err

@@ -76,6 +76,8 @@ def _trace(args) -> int:
 
     if args.requests < 1:
         raise InputError(f"--requests: must be >= 1, got {args.requests}")
+    if args.seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {args.seed}")
     if args.gap < 0:
         raise InputError(f"--gap: must be >= 0 clocks, got {args.gap}")
     if not 0 <= args.write_fraction <= 1:
@@ -107,6 +109,10 @@ def _presets(args) -> int:
 def _curve(args) -> int:
     from archsim.dram.loaded import loaded_latency_curve
 
+    if args.requests < 100:
+        raise InputError(f"--requests: must be >= 100 per load point, got {args.requests}")
+    if args.seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {args.seed}")
     cfg = _cfg(args)
     c = loaded_latency_curve(cfg, pattern=args.pattern, requests=args.requests, seed=args.seed)
     print("offered  achieved  latency_mean_ns  latency_p99_ns")

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from archsim.config import StrictModel
 from workloads.errors import InputError
@@ -146,13 +146,21 @@ class Controller(StrictModel):
     fine_grain: Literal["burst", "subrank"] = "burst"
     subranks: int = Field(1, ge=1, le=16)
 
+    @field_validator("address_map")
+    @classmethod
+    def _map(cls, v: str) -> str:
+        from archsim.dram.addrmap import parse_fields
+
+        try:
+            parse_fields(v)
+        except InputError as exc:
+            raise ValueError(str(exc).replace(f"address_map {v!r}: ", "")) from None
+        return v
+
     @model_validator(mode="after")
     def _watermarks(self) -> "Controller":
         if self.write_low_watermark >= self.write_high_watermark:
             raise ValueError("write_low_watermark must be < write_high_watermark")
-        from archsim.dram.addrmap import parse_fields
-
-        parse_fields(self.address_map)
         if self.subranks & (self.subranks - 1):
             raise ValueError(f"subranks must be a power of two (got {self.subranks})")
         return self

@@ -54,7 +54,7 @@ def read_trace(path: str | Path) -> Trace:
                 addr = int(a, 16) if a[:2].lower() == "0x" else int(a)
                 w = _OPS[op.upper()]
                 c = int(cyc)
-                if addr < 0 or c < 0:
+                if not (0 <= addr < 1 << 62 and 0 <= c < 1 << 62):
                     raise ValueError
             except (ValueError, KeyError):
                 shown = line.strip()
