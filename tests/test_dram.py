@@ -248,3 +248,14 @@ def test_two_ranks_rank_switch_and_own_act_window():
     two = eff("DDR4_2400_x8_1R", a, overrides={"organisation": {"ranks": 2}})
     one = eff("DDR4_2400_x8_1R", a)
     assert two.efficiency > one.efficiency + 0.15  # D3: 88.1 % with 2 ranks vs 58.2 %
+
+
+def test_low_load_sequential_latency_is_the_references_row_hit_without_controller_time():
+    # D3 34 tCK, R2 34.3 tCK at gap 2000 (README §3.3): refresh (rows closed every tREFI,
+    # requests caught in tRFC) accounts for their 13 tCK above CL + tBURST = 21.
+    a, arr = P.sequential(2000, gap_tck=2000)
+    s = eff("DDR4_2400_x8_1R", a, arrivals=arr)
+    assert abs(s.read_latency_mean_tck / 34.15 - 1) <= 0.10, s.read_latency_mean_tck
+    assert s.row_misses > 300 and s.read_latency_p50_tck == 21
+    off = eff("DDR4_2400_x8_1R", a, arrivals=arr, overrides={"timing": {"refresh": False}})
+    assert off.read_latency_mean_tck < 21.5
