@@ -52,10 +52,12 @@ tile offered and accepted on cycle 0 whose last output is valid on cycle L-1 has
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only for the functional contract: timing alone must start fast
+    import numpy as np
 
 from workloads.errors import InputError
 
@@ -113,7 +115,7 @@ class RunTiming:
 
 
 def _check_pos(name: str, v) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
         raise InputError(f"tile_timing: {name} must be an integer >= 1, got {v!r}")
 
 
@@ -257,6 +259,8 @@ def timing_formulas(dataflow: Dataflow, *, rows: int, cols: int) -> dict[str, st
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
     """Two's-complement wrap of int64 values to ``bits`` bits (what a ``bits``-wide register holds)."""
+    import numpy as np
+
     if bits >= 64:
         return x.astype(np.int64)
     mask = (1 << bits) - 1
@@ -273,6 +277,8 @@ def _check(acts: np.ndarray, w: np.ndarray, idx: np.ndarray) -> None:
 
 def golden_ws(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int = 64) -> np.ndarray:
     """WS tile outputs ``y[T, C]`` from ``acts[T, R, W]``, ``w[R, C, P]``, ``idx[R, C, P]``."""
+    import numpy as np
+
     acts = np.asarray(acts, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     idx = np.asarray(idx, dtype=np.int64)
@@ -290,6 +296,8 @@ def golden_ws(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int
 
 def golden_os(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int = 64) -> np.ndarray:
     """OS tile outputs ``y[R, C]`` from ``acts[T, R, W]``, ``w[T, C, P]``, ``idx[T, C, P]``."""
+    import numpy as np
+
     acts = np.asarray(acts, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     idx = np.asarray(idx, dtype=np.int64)
