@@ -20,7 +20,7 @@ from archsim.config import StrictModel
 from workloads.errors import InputError
 
 __all__ = ["DramConfig", "Organisation", "Timing", "Controller", "load_preset", "preset_names",
-           "parse_preset"]
+           "parse_preset", "deep_merge"]
 
 
 class Organisation(StrictModel):
@@ -221,11 +221,11 @@ class DramConfig(StrictModel):
         }
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+            out[k] = deep_merge(out[k], v)
         else:
             out[k] = v
     return out
@@ -263,7 +263,7 @@ def parse_preset(data: Any, *, where: str = "dram preset",
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping, got {type(data).__name__}")
     if overrides:
-        data = _deep_merge(data, overrides)
+        data = deep_merge(data, overrides)
     try:
         return DramConfig.model_validate(data)
     except ValidationError as exc:

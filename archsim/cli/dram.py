@@ -33,7 +33,7 @@ def _overrides(items: list[str] | None) -> dict:
 
 
 def _cfg(args):
-    from archsim.dram.config import _deep_merge, load_preset
+    from archsim.dram.config import deep_merge, load_preset
 
     ov = _overrides(args.set)
     ctrl = {}
@@ -42,7 +42,7 @@ def _cfg(args):
     if getattr(args, "controller_latency", None) is not None:
         ctrl["controller_latency_tck"] = args.controller_latency
     if ctrl:
-        ov = _deep_merge(ov, {"controller": ctrl})
+        ov = deep_merge(ov, {"controller": ctrl})
     return load_preset(args.preset, ov or None)
 
 
