@@ -7,6 +7,7 @@ and the RTL never import the CLI:
 * ``archsim run piuma ...``, ``piuma compare|scaling``            (`archsim.cli.piuma`)
 * ``archsim rtl export|synth``     Verilog and synthesis statistics (`archsim.cli.rtl`)
 * ``archsim sweep|results|plot``   design-space sweeps, the result store, plots (`archsim.cli.sweep`)
+* ``archsim dram run|presets|curve`` the command-level DRAM model on traces (`archsim.cli.dram`)
 
 Each module has ``register(subparsers)`` (top-level commands) and, for simulators,
 ``register_run(run_subparsers)``; `_COMMANDS` lists them explicitly and a missing module or
@@ -43,6 +44,7 @@ _COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("archsim.cli.piuma", ("register_run", "register")),
     ("archsim.cli.rtl", ("register",)),
     ("archsim.cli.sweep", ("register",)),
+    ("archsim.cli.dram", ("register",)),
 )
 
 
