@@ -565,10 +565,14 @@ def schedule_gemms(
                     pregenerate=pregenerate, interleave=interleave, plans=plans)
 
 
-def schedule_training(model, batch: int, nm: NM, shape: ArrayShape, mem: MemoryShape,
-                      **kw) -> Schedule:
-    """Offline schedule of one training iteration of ``model`` (a `workloads.dnn` model)."""
+def schedule_training(model, batch: int, nm: NM, shape: ArrayShape, mem: MemoryShape, *,
+                      bp_form: str = "col2im", first_layer_bp: str = "skip", **kw) -> Schedule:
+    """Offline schedule of one training iteration of ``model`` (a `workloads.dnn` model).
+
+    ``bp_form`` / ``first_layer_bp``: how the model is lowered (`workloads.dnn.training_gemms`).
+    """
     from workloads.dnn import training_gemms
 
-    specs = training_gemm_specs(training_gemms(model, batch))
+    specs = training_gemm_specs(training_gemms(model, batch, bp_form=bp_form,
+                                               first_layer_bp=first_layer_bp))
     return schedule_gemms(specs, nm, shape, mem, workload=model.name, batch=batch, **kw)

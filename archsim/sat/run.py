@@ -20,7 +20,8 @@ from dataflow.sat import GemmSpec, Schedule, schedule_gemms, schedule_training
 from workloads.errors import InputError
 from workloads.sparsity import parse_nm
 
-__all__ = ["simulate_sat", "make_schedule", "run_schedule", "parse_workload", "attach_area"]
+__all__ = ["simulate_sat", "make_schedule", "run_schedule", "parse_workload", "attach_area",
+           "unit_warnings"]
 
 _KEYS = {"model", "batch", "sparsity", "gemm", "dataflow"}
 
@@ -67,7 +68,7 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
     if w.get("dataflow") in ("ws", "os"):
         dataflows = (w["dataflow"],)
     kw = dict(dataflows=dataflows, interleave=cfg.schedule.interleave,
-              pregenerate=cfg.schedule.pregenerate, prune_lanes=cfg.pruning_unit.lanes)
+              pregenerate=cfg.schedule.pregenerate, prune_lanes=cfg.pruning_lanes)
     shape, mem = cfg.array_shape, cfg.memory_shape
     if "gemm" in w:
         m, k, n = w["gemm"]
@@ -76,7 +77,9 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
                               strict=True, **kw)
     from workloads.dnn import get_model
 
-    return schedule_training(get_model(w["model"]), w["batch"], nm, shape, mem, **kw)
+    return schedule_training(get_model(w["model"]), w["batch"], nm, shape, mem,
+                             bp_form=cfg.lowering.bp_form,
+                             first_layer_bp=cfg.lowering.first_layer_bp, **kw)
 
 
 def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunResult:
@@ -121,6 +124,7 @@ def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunRes
     }
     for ps in ("FF", "BP", "WU"):
         metrics[f"array_busy_cycles.{ps}"] = busy.pop(f"array.{ps}", 0)
+    warnings = unit_warnings(cfg, total, busy, metrics)
     return RunResult(
         simulator="sat",
         workload=_workload_name(schedule),
@@ -133,11 +137,48 @@ def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunRes
         action_counts=actions,
         energy_pj=energy,
         metrics=metrics,
+        warnings=warnings,
         schedule=f"offline(dataflow={cfg.schedule.dataflow},interleave={schedule.interleave},"
                  f"pregenerate={schedule.pregenerate})",
         config_hash=config_hash(cfg),
         seed=seed,
     )
+
+
+#: A unit is flagged when it is busy at least this fraction of the run ...
+BOTTLENECK_BUSY_FRACTION = 0.25
+#: ... while the array waited on that unit's side (input or output) at least this fraction.
+BOTTLENECK_STALL_FRACTION = 0.05
+
+
+def unit_warnings(cfg: SatConfig, total_cycles: int, busy: Mapping[str, float],
+                  metrics: Mapping[str, float]) -> list[str]:
+    """One line per unit around the array that held it back.
+
+    The vector and weight-update units sit on the store path (their backlog shows up as the
+    array's output stall), the pruning unit on the weight-load path (input stall).  A unit is
+    flagged when it was busy >= `BOTTLENECK_BUSY_FRACTION` of the run and the array stalled on
+    its side for >= `BOTTLENECK_STALL_FRACTION` of the run: both thresholds are conventions of
+    this report, not hardware facts.  ``lanes: auto`` in the preset scales the units with the
+    array so that they rarely trip this.
+    """
+    t = max(total_cycles, 1)
+    out_stall = metrics.get("array_stall_output_cycles", 0) / t
+    in_stall = metrics.get("array_stall_input_cycles", 0) / t
+    units = (("vector_unit", cfg.vector_unit.lanes, cfg.vector_lanes, out_stall, "output"),
+             ("weight_update", cfg.weight_update.lanes, cfg.weight_update_lanes, out_stall,
+              "output"),
+             ("pruning_unit", cfg.pruning_unit.lanes, cfg.pruning_lanes, in_stall, "input"))
+    out = []
+    for name, given, lanes, stall, side in units:
+        frac = busy.get(name, 0) / t
+        if frac >= BOTTLENECK_BUSY_FRACTION and stall >= BOTTLENECK_STALL_FRACTION:
+            hint = ("more lanes than auto gives" if given == "auto"
+                    else "lanes: auto (scales with the array) or more lanes")
+            out.append(f"{name}: {lanes} lanes ({'auto' if given == 'auto' else 'fixed'}) busy "
+                       f"{frac:.0%} of the run while the array stalled {stall:.1%} on {side}; "
+                       f"the unit is a bottleneck: consider {hint}")
+    return out
 
 
 def _workload_name(s: Schedule) -> str:
