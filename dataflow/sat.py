@@ -36,7 +36,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Iterator, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence, TypeVar
 
 from workloads.errors import InputError
 from workloads.sparsity import DENSE, NM, parse_nm
@@ -51,6 +51,8 @@ __all__ = [
     "pe_elements_per_step",
     "effective_nm",
     "plan_gemm",
+    "gemm_candidates",
+    "select",
     "schedule_gemms",
     "schedule_training",
     "block_steps",
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 Dataflow = Literal["ws", "os"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -370,27 +373,56 @@ def _estimate(spec: GemmSpec, nm: NM, df: str, mb: int, kb: int, nb: int,
 
 def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, index: int = 0,
               dataflows: Sequence[str] = ("ws", "os"), interleave: bool = True,
-              pregenerate: bool = True, prune_lanes: int = 1, strict: bool = False) -> GemmPlan:
-    """Pick the dataflow, loop order and blocking of one GEMM (see module docstring).
+              pregenerate: bool = True, prune_lanes: int = 1, strict: bool = False,
+              measure_top_k: int = 1) -> GemmPlan:
+    """Pick the dataflow, loop order and blocking of one GEMM by the estimate alone (see the
+    module docstring).  ``measure_top_k``: rank that many plans for measurement in the same
+    (memoised) pass, for a caller that will ask `gemm_candidates` for them next."""
+    return _ranked(spec, nm, shape, mem, measure_top_k, index=index, dataflows=dataflows,
+                   interleave=interleave, pregenerate=pregenerate, prune_lanes=prune_lanes,
+                   strict=strict)[0][0]
 
-    The choice depends only on the GEMM's shape, so it is memoised on everything but its
-    name, index and dependency (ResNet's repeated blocks are planned once).
+
+def gemm_candidates(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *,
+                    top_k: int = 1, index: int = 0, dataflows: Sequence[str] = ("ws", "os"),
+                    interleave: bool = True, pregenerate: bool = True, prune_lanes: int = 1,
+                    strict: bool = False) -> tuple[GemmPlan, ...]:
+    """Plans of one GEMM.  ``top_k = 1``: the estimate's choice (within 1% of the best
+    estimate, the fewest blocks).  ``top_k > 1``: up to ``top_k`` distinct plans for a caller
+    that can measure (the simulator, through `select`), chosen by rankings that do not depend
+    on DRAM bandwidth or the output path (see `_measurable`), so that the same plans are
+    measured whatever those are.  The ranking depends only on the GEMM's shape, so it is
+    memoised on everything but its name, index and dependency (ResNet's repeated blocks are
+    planned once).
     """
+    return _ranked(spec, nm, shape, mem, top_k, index=index, dataflows=dataflows,
+                   interleave=interleave, pregenerate=pregenerate, prune_lanes=prune_lanes,
+                   strict=strict)[0 if top_k == 1 else 1]
+
+
+def _ranked(spec, nm, shape, mem, top_k, *, index, dataflows, interleave, pregenerate,
+            prune_lanes, strict) -> tuple[tuple[GemmPlan, ...], tuple[GemmPlan, ...]]:
+    """((the estimate's choice,), the plans to measure for ``top_k``) — one memoised
+    enumeration serves both."""
+    if not isinstance(top_k, int) or top_k < 1:
+        raise InputError(f"schedule.simulate_top_k: must be an integer >= 1, got {top_k!r}")
     core = replace(spec, layer="", pass_="", depends_on=-1)
-    plan = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
-                             prune_lanes, strict)
-    if isinstance(plan, InputError):
-        raise InputError(str(plan).replace("<gemm>", f"{spec.layer} {spec.pass_}"))
-    return replace(plan, index=index, layer=spec.layer, pass_=spec.pass_,
-                   depends_on=spec.depends_on)
+    plans = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
+                              prune_lanes, strict, top_k)
+    if isinstance(plans, InputError):
+        raise InputError(str(plans).replace("<gemm>", f"{spec.layer} {spec.pass_}"))
+    plans = tuple(replace(p, index=index, layer=spec.layer, pass_=spec.pass_,
+                          depends_on=spec.depends_on) for p in plans)
+    return plans[:1], (plans[1:] or plans[:1])
 
 
 @lru_cache(maxsize=4096)
 def _plan_gemm_cached(spec, nm, shape, mem, dataflows, interleave, pregenerate, prune_lanes,
-                      strict):
+                      strict, top_k):
     try:
         return _plan_gemm(spec, nm, shape, mem, dataflows=dataflows, interleave=interleave,
-                          pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict)
+                          pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict,
+                          top_k=top_k)
     except InputError as exc:
         return exc
 
@@ -407,7 +439,8 @@ def _plan_gemm(
     pregenerate: bool = True,
     prune_lanes: int = 1,
     strict: bool = False,
-) -> GemmPlan:
+    top_k: int = 1,
+) -> tuple[GemmPlan, ...]:
     for name in ("m", "k", "n", "count"):
         v = getattr(spec, name)
         if not isinstance(v, int) or v < 1:
@@ -419,6 +452,8 @@ def _plan_gemm(
     R, C = shape.rows, shape.cols
     ob, pb = mem.operand_bytes, mem.psum_bytes
     cands: list[tuple] = []
+    compute: dict[tuple, int] = {}
+    unlimited = replace(mem, dram_bytes_per_cycle=1e12, out_elements_per_cycle=1e12)  # noqa
     smallest_need = None
     for df in dataflows:
         if df not in ("ws", "os"):
@@ -437,10 +472,21 @@ def _plan_gemm(
                     need = (a_need, b_need, c_need)
                     if smallest_need is None or sum(need) < sum(smallest_need):
                         smallest_need = need
-                    if (2 * a_need > mem.act_buffer_bytes or 2 * b_need > mem.weight_buffer_bytes
-                            or 2 * c_need > mem.out_buffer_bytes):
+                    fits = not (2 * a_need > mem.act_buffer_bytes
+                                or 2 * b_need > mem.weight_buffer_bytes
+                                or 2 * c_need > mem.out_buffer_bytes)
+                    if not fits and top_k == 1:
                         continue
                     steps = _ceil(spec.m, mb) * _ceil(spec.k, kb) * _ceil(spec.n, nb)
+                    if top_k > 1:  # the plan on unlimited DRAM and output rates and buffers
+                        free = _estimate(spec, eff, df, mb, kb, nb, shape, unlimited, e, inter,
+                                         source, prune_lanes)
+                        for order, (cyc, dram) in free.items():
+                            c = (cyc, steps, dram, df, order, mb, kb, nb)
+                            # compute, then the bytes a pipeline cannot hide (first/last block)
+                            compute[c] = (cyc, a_need + b_need + c_need, fits)
+                    if not fits:
+                        continue
                     est = _estimate(spec, eff, df, mb, kb, nb, shape, mem, e, inter, source,
                                     prune_lanes)
                     for order, (cyc, dram) in est.items():
@@ -458,14 +504,99 @@ def _plan_gemm(
     # descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
     floor = min(c[0] for c in cands)
     near = [c for c in cands if c[0] <= floor * 1.01]
-    cyc, _steps, dram, df, order, mb, kb, nb = min(
-        near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
-    return GemmPlan(
-        index=index, layer=spec.layer, pass_=spec.pass_, m=spec.m, k=spec.k, n=spec.n,
-        count=spec.count, nm=str(eff), dataflow=df, loop_order=order, m_blk=mb, k_blk=kb,
-        n_blk=nb, elements_per_step=e, interleave=inter if df == "os" else 1,
-        weight_source=source, depends_on=spec.depends_on, est_cycles=cyc, est_dram_bytes=dram,
+    tie = lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7])  # noqa: E731
+    best = min(near, key=tie)
+    # The estimate's choice first; for a measuring caller, the plans to measure after it.
+    ranked = [best]
+    if top_k > 1:
+        by_plan = {c[3:]: c for c in cands}  # the fitting plans with their real estimates
+        ranked += [by_plan[c[3:]] for c in _measurable(spec, list(compute), compute, top_k,
+                                                       R + C)]
+    return tuple(
+        GemmPlan(
+            index=index, layer=spec.layer, pass_=spec.pass_, m=spec.m, k=spec.k, n=spec.n,
+            count=spec.count, nm=str(eff), dataflow=df, loop_order=order, m_blk=mb, k_blk=kb,
+            n_blk=nb, elements_per_step=e, interleave=inter if df == "os" else 1,
+            weight_source=source, depends_on=spec.depends_on, est_cycles=cyc,
+            est_dram_bytes=dram,
+        )
+        for cyc, _steps, dram, df, order, mb, kb, nb in ranked
     )
+
+
+#: Price of a plan's exposed first-block bytes when ranking plans to measure (assumption: a
+#: round 64 B/cycle, the order of one DDR4 channel per 200 MHz cycle x 4; fixed, so that the
+#: ranking does not move with the hardware under evaluation).
+RANK_BYTES_PER_CYCLE = 256.0
+
+
+def _measure_rank(c: tuple, comp: tuple, rc: int) -> float:
+    """Fixed-price ranking of a plan for measurement: cycles on unlimited DRAM, plus its first
+    block's bytes at `RANK_BYTES_PER_CYCLE` (exposed in a pipeline), plus ``R + C`` cycles per
+    block step (an array fill; many small blocks)."""
+    return comp[0] + comp[1] / RANK_BYTES_PER_CYCLE + c[1] * rc
+
+
+def _measurable(spec: GemmSpec, plans: list[tuple], compute: dict[tuple, tuple],
+                top_k: int, rc: int) -> list[tuple]:
+    """The plans to measure: of the ``top_k`` first in a fixed ranking, those that fit.
+
+    ``plans`` are every blocking *whatever the buffers* (with their estimate on unlimited DRAM
+    and output rates: ``compute[c] = (cycles, first-block bytes, fits)``), ranked by
+    `_measure_rank`, whose prices are constants of this module (assumptions), not of the
+    hardware being evaluated.
+
+    Nothing in the ranking depends on DRAM bandwidth, the output path or the buffer sizes, so
+    better hardware measures a superset of the same plans: the same ones for more bandwidth or
+    lanes, those plus the ones that now fit for more buffer.  A fixed plan simulated on more
+    bandwidth or lanes is not slower (buffer sizes do not change its simulation), so the
+    fastest of the set is never slower.  When none of the ``top_k`` fits, the first plan of
+    the ranking that fits is measured alone; the guarantee for buffer sizes does not cover
+    that case (small buffers), the one for bandwidth and lanes does.
+    """
+    out: list[tuple] = []
+    first_fit = None
+    seen: set[tuple] = set()
+    for c in sorted(plans, key=lambda c: (_measure_rank(c, compute[c], rc), c[2], c[3:])):
+        ident = _step_identity(spec, c)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        if len(seen) <= top_k:
+            out.append(c)
+        if compute[c][2]:
+            first_fit = c
+            if len(seen) >= top_k:
+                break
+    fits = [c for c in out if compute[c][2]]
+    return fits or ([first_fit] if first_fit is not None else [])
+
+
+def _step_identity(spec: GemmSpec, c: tuple) -> tuple:
+    _cyc, _steps, _dram, df, order, mb, kb, nb = c
+    if _ceil(spec.m, mb) == 1 or _ceil(spec.n, nb) == 1:
+        order = "mnk"  # both loop orders walk the same blocks
+    return (df, order, mb, kb, nb)
+
+
+def select(candidates: Sequence[T], key: Callable[[T], Any]) -> T:
+    """The candidate with the smallest ``key`` (the first one on ties).
+
+    A pure reducer: *what* is compared is the caller's business.  The SAT run layer passes the
+    simulator as ``key`` (cycles, then energy) over `gemm_candidates`; nothing here knows about
+    time or SimPy.
+
+    >>> select(["bb", "a", "cc"], key=len)
+    'a'
+    """
+    if not candidates:
+        raise InputError("select: no candidates")
+    best, best_key = candidates[0], key(candidates[0])
+    for c in candidates[1:]:
+        k = key(c)
+        if k < best_key:
+            best, best_key = c, k
+    return best
 
 
 def block_steps(plan: GemmPlan, shape: ArrayShape, mem: MemoryShape) -> Iterator[Step]:
@@ -555,10 +686,12 @@ def schedule_gemms(
     pregenerate: bool = True,
     prune_lanes: int = 1,
     strict: bool = False,
+    measure_top_k: int = 1,
 ) -> Schedule:
     plans = tuple(
         plan_gemm(s, nm, shape, mem, index=i, dataflows=dataflows, interleave=interleave,
-                  pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict)
+                  pregenerate=pregenerate, prune_lanes=prune_lanes, strict=strict,
+                  measure_top_k=measure_top_k)
         for i, s in enumerate(specs)
     )
     return Schedule(workload=workload, batch=batch, sparsity=str(nm), array=shape, memory=mem,

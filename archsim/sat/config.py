@@ -77,6 +77,12 @@ class ScheduleConfig(StrictModel):
     dataflow: Literal["auto", "ws", "os"] = "auto"
     interleave: bool = True
     pregenerate: bool = True
+    #: per GEMM, simulate this many of the best plans by estimate and keep the fastest
+    #: (1: the estimate alone decides); see `archsim.sat.run.choose_plans`
+    simulate_top_k: int = Field(default=3, ge=1, le=8)
+    #: simulated cycles within this fraction of the fastest candidate's are a tie, which the
+    #: candidate with the least energy wins
+    simulate_tie_fraction: float = Field(default=0.002, ge=0, le=0.1)
 
 
 @register_kind("sat")
