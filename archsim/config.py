@@ -2,8 +2,8 @@
 
 Every config is a pydantic model derived from `StrictModel`: unknown keys are rejected, values
 are validated, and the object is frozen.  `load_config` reads a YAML file (or a preset name such
-as ``sat`` / ``piuma``, resolved in the repository's ``configs/`` folder), dispatches on its
-``kind`` key and turns any validation failure into a one-line `InputError` that names the file
+as ``sat`` / ``piuma``, resolved in the package's ``archsim/configs/`` folder), dispatches on its
+``kind`` key through `archsim.registry` and turns any validation failure into a one-line `InputError` that names the file
 and the dotted path of the bad field, e.g.::
 
     configs/bad.yaml: sat.array.rows: Input should be greater than 0 (got 0)
@@ -19,7 +19,7 @@ import difflib
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,7 +28,6 @@ from workloads.errors import InputError
 
 __all__ = [
     "StrictModel",
-    "register_kind",
     "load_config",
     "parse_config",
     "config_hash",
@@ -49,27 +48,6 @@ class StrictModel(BaseModel):
     """Base of every config section: frozen, unknown keys rejected, no type coercion surprises."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
-
-
-_KINDS: dict[str, type[BaseModel]] = {}
-
-
-def register_kind(kind: str) -> Callable[[type[M]], type[M]]:
-    """Class decorator: make ``kind: <kind>`` in a YAML file load into this model."""
-
-    def deco(cls: type[M]) -> type[M]:
-        _KINDS[kind] = cls
-        return cls
-
-    return deco
-
-
-def _kinds() -> dict[str, type[BaseModel]]:
-    # Import the simulators' config modules so they register themselves.
-    import archsim.piuma.config  # noqa: F401
-    import archsim.sat.config  # noqa: F401
-
-    return _KINDS
 
 
 def _format_validation_error(err: ValidationError, where: str, prefix: str) -> str:
@@ -135,14 +113,14 @@ def parse_config(data: Any, *, where: str = "config", expect: str | None = None)
     """Validate a plain mapping with a ``kind`` key into its config model."""
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping with a 'kind' key, got {type(data).__name__}")
+    from archsim.registry import config_model
+
     kind = data.get("kind")
-    kinds = _kinds()
-    if kind not in kinds:
-        raise InputError(f"{where}: kind: expected one of {sorted(kinds)}, got {kind!r}")
+    model = config_model(kind, where=where)
     if expect is not None and kind != expect:
         raise InputError(f"{where}: kind: expected {expect!r} for this command, got {kind!r}")
     try:
-        return kinds[kind].model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise InputError(_format_validation_error(err, where, "")) from None
 

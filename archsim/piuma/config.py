@@ -8,12 +8,14 @@ the dataflow layer) are properties.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from archsim.config import StrictModel, register_kind
-from dataflow.piuma import FabricShape
+from archsim.config import StrictModel
+
+if TYPE_CHECKING:  # imported in `shape`: loading any config must not pull in scipy
+    from dataflow.piuma import FabricShape
 
 __all__ = ["PiumaConfig", "DramConfig", "NetworkConfig", "CacheConfig", "DmaConfig", "SimConfig"]
 
@@ -70,7 +72,6 @@ class SimConfig(StrictModel):
     bucket_cycles: int = Field(ge=0, le=1 << 20)
 
 
-@register_kind("piuma")
 class PiumaConfig(StrictModel):
     kind: Literal["piuma"]
     version: int = Field(ge=1, le=1)
@@ -127,6 +128,8 @@ class PiumaConfig(StrictModel):
 
     @property
     def shape(self) -> FabricShape:
+        from dataflow.piuma.program import FabricShape
+
         return FabricShape(
             cores=self.cores,
             threads_per_core=self.threads_per_core,

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from archsim.config import StrictModel, register_kind
+from archsim.config import StrictModel
 from dataflow.sat import ArrayShape, MemoryShape
 
 __all__ = ["SatConfig"]
@@ -85,7 +85,6 @@ class ScheduleConfig(StrictModel):
     simulate_tie_fraction: float = Field(default=0.002, ge=0, le=0.1)
 
 
-@register_kind("sat")
 class SatConfig(StrictModel):
     kind: Literal["sat"]
     version: Literal[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from archsim.config import config_hash
 from archsim.energy import energy_breakdown, load_energy_table
@@ -52,6 +52,9 @@ def parse_workload(workload: Mapping[str, Any]) -> dict[str, Any]:
                 raise InputError(f"workload.gemm: {name} must be >= 1, got {v}")
         w["gemm"] = tuple(dims)
     else:
+        if not isinstance(w["model"], str) or not w["model"]:
+            raise InputError(f"workload.model: expected a zoo name or an .onnx path, got "
+                             f"{w['model']!r}")
         batch = w.get("batch", 32)
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InputError(f"workload.batch: must be an integer >= 1, got {batch!r}")
@@ -81,9 +84,9 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
         specs = [GemmSpec(layer="gemm", pass_="FF", m=m, k=k, n=n, prunable=True)]
         name, batch, strict = f"gemm{m}x{k}x{n}", 1, True
     else:
-        from workloads.dnn import get_model, training_gemms
+        from workloads.dnn import load_model, training_gemms
 
-        model = get_model(w["model"])
+        model = load_model(w["model"], batch=w["batch"])
         specs = training_gemm_specs(training_gemms(
             model, w["batch"], bp_form=cfg.lowering.bp_form,
             first_layer_bp=cfg.lowering.first_layer_bp))
@@ -163,15 +166,18 @@ MEASURE_COUNT = 2
 
 def _measure(cfg: SatConfig, sched: Schedule, plan: GemmPlan, table) -> tuple[float, float]:
     """(cycles, pJ) of ``plan`` simulated alone."""
-    one = replace(plan, index=0, depends_on=-1, count=min(plan.count, MEASURE_COUNT))
+    one = replace(plan, index=0, depends_on=None, count=min(plan.count, MEASURE_COUNT))
     stats = SatModel(cfg, replace(sched, plans=(one,))).run()
     energy = sum(energy_breakdown(stats.actions, table).values())
     return (math.ceil(stats.total_cycles), energy)
 
 
-def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunResult:
-    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance)."""
-    stats = SatModel(cfg, schedule).run()
+def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0,
+                 on_gemm_done: Callable[[int], None] | None = None) -> RunResult:
+    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance).
+
+    ``on_gemm_done(plan_index)`` is called as the array finishes each GEMM (progress display)."""
+    stats = SatModel(cfg, schedule, on_gemm_done=on_gemm_done).run()
     total = int(math.ceil(stats.total_cycles))
     plans = schedule.plans
     phase: dict[str, int] = {"FF": 0, "BP": 0, "WU": 0, "drain": 0}
