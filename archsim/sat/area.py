@@ -22,8 +22,9 @@ name (``rtlil.bit_cells`` is its one-number summary, see `rtl.export.synth_stats
 
 Caching: each distinct ``(params, target, tool, RTL source)`` is synthesised once; the result
 is a JSON file under ``cache_dir`` named by the hash of that key, written atomically, and a
-lock file serialises concurrent sweep workers asking for the same shape.  A change to any file
-of the ``rtl`` package changes the key (stale areas are never reused).  ``rtl`` is imported
+lock file serialises concurrent sweep workers asking for the same shape.  A change to a file
+that defines the circuit or its counting (``rtl/array.py``, ``pe.py``, ``layouts.py``,
+``export.py``) changes the key (stale areas are never reused).  ``rtl`` is imported
 only when a shape is actually synthesised.
 """
 
@@ -64,13 +65,18 @@ def resolve_target(target: str) -> str:
     return "xilinx" if synth_tool() is not None else "rtlil"
 
 
+#: The files that define the circuit and how it is counted (testbenches are not among them).
+_CIRCUIT_FILES = ("array.py", "pe.py", "layouts.py", "export.py")
+
+
 def _rtl_source_hash() -> str:
     import rtl
 
     h = hashlib.sha256()
-    for p in sorted(Path(rtl.__file__).parent.glob("*.py")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
+    for name in _CIRCUIT_FILES:
+        p = Path(rtl.__file__).parent / name
+        h.update(name.encode())
+        h.update(p.read_bytes() if p.exists() else b"")
     return h.hexdigest()[:16]
 
 
