@@ -39,6 +39,10 @@ VARIANTS = [
 ]
 
 
+#: Where the preset (32x32, batch 32, 4 channels, col2im) sits among each group's variants.
+PRESET_AT = {"array": 2, "batch": 1, "dram": 2, "lowering": 0}
+
+
 def _run(job: tuple) -> dict:
     label, over, batch, model, sparsity = job
     from archsim.config import load_config, with_overrides
@@ -113,8 +117,9 @@ def _plot(rows, models, path: Path) -> None:
     preset = next(r for r in rows if r[0] == "preset")
     fig, axes = plt.subplots(1, len(groups), figsize=(3.0 * len(groups), 2.8), sharey=True)
     for ax, g in zip(axes, groups):
-        sel = [preset] + [r for r in rows if r[0] == g]
-        labels = ["preset"] + [r[1] for r in sel[1:]]
+        sel = [r for r in rows if r[0] == g]
+        sel.insert(PRESET_AT.get(g, 0), preset)  # the preset in its place on the axis
+        labels = ["preset" if r is preset else r[1] for r in sel]
         for i, m in enumerate(models):
             ax.plot(range(len(sel)), [r[2][i] or float("nan") for r in sel], marker="o", lw=1,
                     label=m)

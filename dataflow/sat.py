@@ -397,10 +397,11 @@ def gemm_candidates(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape,
                     interleave: bool = True, pregenerate: bool = True, prune_lanes: int = 1,
                     strict: bool = False) -> tuple[GemmPlan, ...]:
     """Plans of one GEMM.  ``top_k = 1``: the estimate's choice (within 1% of the best
-    estimate, the fewest blocks).  ``top_k > 1``: up to ``top_k`` distinct plans for a caller
-    that can measure (the simulator, through `select`), chosen by rankings that do not depend
-    on DRAM bandwidth or the output path (see `_measurable`), so that the same plans are
-    measured whatever those are.  The ranking depends only on the GEMM's shape, so it is
+    estimate, the fewest blocks).  ``top_k > 1``: for a caller that can measure (the
+    simulator, through `select`), the first ``top_k`` distinct plans of a ranking that does
+    not depend on DRAM bandwidth, the output path or the buffers, those that fit, plus the
+    fitting plan with the fewest DRAM bytes (see `_measurable`): the same plans are measured
+    whatever the bandwidth and lanes.  The ranking depends only on the GEMM's shape, so it is
     memoised on everything but its name, index and dependency (ResNet's repeated blocks are
     planned once).
     """
@@ -561,8 +562,10 @@ def _measurable(spec: GemmSpec, plans: list[tuple], compute: dict[tuple, tuple],
     lanes, those plus the ones that now fit for more buffer.  A fixed plan simulated on more
     bandwidth or lanes is not slower (buffer sizes do not change its simulation), so the
     fastest of the set is never slower.  When none of the ``top_k`` fits, the first plan of
-    the ranking that fits is measured alone; the guarantee for buffer sizes does not cover
-    that case (small buffers), the one for bandwidth and lanes does.
+    the ranking that fits is measured instead.  The fitting plan with the fewest DRAM bytes is
+    always added (what low bandwidth wants).  These two depend on the buffer sizes, so for
+    buffers the guarantee is not structural (checked by the tests); for bandwidth and lanes
+    it is.
     """
     out: list[tuple] = []
     first_fit = None
@@ -578,8 +581,15 @@ def _measurable(spec: GemmSpec, plans: list[tuple], compute: dict[tuple, tuple],
             first_fit = c
             if len(seen) >= top_k:
                 break
-    fits = [c for c in out if compute[c][2]]
-    return fits or ([first_fit] if first_fit is not None else [])
+    fits = [c for c in out if compute[c][2]] or ([first_fit] if first_fit is not None else [])
+    # The fitting plan with the fewest DRAM bytes too: what low bandwidth wants, which the
+    # price list (a fixed rate) cannot see.  It depends on the buffers, not on the bandwidth.
+    frugal = min((c for c in plans if compute[c][2]),
+                 key=lambda c: (c[2], _measure_rank(c, compute[c], rc), c[3:]), default=None)
+    if frugal is not None and _step_identity(spec, frugal) not in {
+            _step_identity(spec, c) for c in fits}:
+        fits.append(frugal)
+    return fits
 
 
 def _step_identity(spec: GemmSpec, c: tuple) -> tuple:
