@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run (or resume) a design-space sweep into a result store",
                        description="Run a sweep spec; each finished point is committed to the store at once. "
                                    "Re-running resumes: points already stored are skipped.")
-    p.add_argument("spec", help="sweep spec: a YAML path or a bundled spec name (demo, sat_resnet50, sat_resnet50_lhs, sat_resnet50_b32, piuma_spgemm)")
+    p.add_argument("spec", help="sweep spec: a YAML path or a bundled spec name (demo, sat_resnet50, sat_resnet50_lhs, sat_resnet50_b32, sat_area, piuma_spgemm)")
     p.add_argument("--out", metavar="STORE", help="SQLite store (default: out/sweeps/<spec name>.db)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, metavar="N",
