@@ -107,6 +107,10 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
     sched = schedule_gemms(specs, nm, shape, mem, workload=name, batch=batch, strict=strict,
                            measure_top_k=cfg.schedule.simulate_top_k, **kw)
     if cfg.schedule.simulate_top_k > 1:
+        from archsim.budget import check_sat_schedule
+
+        # Measuring candidates simulates them: refuse what could never finish before that.
+        check_sat_schedule(sched)
         sched = replace(sched, plans=choose_plans(cfg, sched, specs, nm, strict=strict, **kw))
     return sched
 
