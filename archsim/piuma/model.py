@@ -57,7 +57,8 @@ import numpy as np
 import simpy
 
 from archsim.piuma.config import PiumaConfig
-from archsim.piuma.fabric import TaskDemands, Topology, _pipeline_of_thread
+from archsim.piuma.fabric import TaskDemands, Topology, pipeline_of_thread
+from archsim.piuma.queueing import curve_for
 from dataflow.piuma import Assignment, Program
 
 __all__ = ["Calendar", "simulate_program", "SimOutcome"]
@@ -86,14 +87,25 @@ class Calendar:
             grown[:, : self.used.shape[1]] = self.used
             self.used = grown
 
-    def advance(self, now: float) -> None:
-        """Forget buckets before ``now`` (no task starts in the past)."""
-        b = int(now // self.W)
+    def advance(self, now: float, keep_cycles: float = 0.0) -> None:
+        """Forget buckets before ``now - keep_cycles`` (no task starts in the past; the kept
+        history feeds `utilisation`)."""
+        b = int(max(now - keep_cycles, 0.0) // self.W)
         shift = b - self.base
         if shift > self.used.shape[1] // 2:
             self.used[:, : self.used.shape[1] - shift] = self.used[:, shift:]
             self.used[:, self.used.shape[1] - shift :] = 0.0
             self.base = b
+
+    def utilisation(self, ids: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        """Fraction of each resource's capacity reserved in the whole buckets covering
+        ``[t0, t1)`` (buckets already forgotten count as idle)."""
+        W = self.W
+        b0 = max(int(t0 // W), self.base)
+        b1 = max(int(-(-t1 // W)), b0 + 1)
+        self._ensure(b1)
+        used = self.used[ids, b0 - self.base : b1 - self.base].sum(axis=1)
+        return used / (self.cap[ids] * W * (b1 - b0))
 
     def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration: float, commit: bool) -> np.ndarray:
         """Finish time of each resource's demand, filled from ``t0`` at rate ``demand/duration``."""
@@ -149,24 +161,32 @@ class SimOutcome:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def auto_bucket_cycles(prog: Program, dem: TaskDemands, topo: Topology, cfg: PiumaConfig) -> int:
-    """Bucket width when ``sim.bucket_cycles`` is 0: a power of two near the larger of 1/16 of
-    the median task's unloaded chain and 1/256 of a lower bound of the run's length (total
-    chain over all threads, total controller demand over all controllers), at least 16."""
+def auto_bucket_cycles(prog: Program, dem: TaskDemands, cfg: PiumaConfig) -> int:
+    """Bucket width when ``sim.bucket_cycles`` is 0, from the program alone (no bandwidth or
+    latency enters, so the granularity does not move when those are varied): a power of two
+    near the larger of 1/16 of the median task's work and 1/256 of the work per thread, with
+    ``BUCKET_TRIP_CYCLES`` standing for each round trip, at least 16."""
     if prog.n_tasks == 0:
         return 64
-    chain = dem.ctrl_trips.sum(axis=1) * float(topo.latency.mean()) + dem.sp_ops * cfg.sp_latency_cycles
-    chain = chain + prog.instr / cfg.issue_per_cycle_per_pipeline
-    ctrl = float(dem.ctrl_slots.sum()) / (cfg.controllers * cfg.dram.bytes_per_cycle_per_controller / cfg.dram.access_bytes)
-    bound = max(float(chain.sum()) / cfg.threads, ctrl, float(chain.max()))
-    w = max(float(np.median(chain)) / 16.0, bound / 256.0)
+    work = prog.instr + BUCKET_TRIP_CYCLES * (dem.ctrl_trips.sum(axis=1) + prog.dma_cmds) + dem.sp_ops
+    w = max(float(np.median(work)) / 16.0, float(work.sum()) / cfg.threads / 256.0)
     return int(max(16, 2 ** int(np.floor(np.log2(max(w, 1.0))))))
+
+
+BUCKET_TRIP_CYCLES = 64.0
 
 
 def simulate_program(
     prog: Program, cfg: PiumaConfig, assignments: list[Assignment], dem: TaskDemands, topo: Topology
 ) -> SimOutcome:
-    """Run every phase of ``prog`` (barrier between phases) and return timing and counters."""
+    """Run every phase of ``prog`` (barrier between phases) and return timing and counters.
+
+    ``cfg.sim.detail == "access"`` hands the run to the per-access reference model
+    (`archsim.piuma.detail`)."""
+    if cfg.sim.detail == "access":
+        from archsim.piuma.detail import simulate_access
+
+        return simulate_access(prog, cfg, assignments, dem, topo)
     N = cfg.controllers
     P = cfg.cores * cfg.pipelines_per_core
     nb = cfg.sp_banks
@@ -179,33 +199,73 @@ def simulate_program(
     r_dma = N + P + cfg.cores * nb + L + np.arange(cfg.cores)
     mean_lat = float(topo.latency.mean())
     dma_cap = min(cfg.dma.requests_per_cycle, cfg.dma.max_outstanding / mean_lat)
+    slot_cycles = cfg.dram.access_bytes / cfg.dram.bytes_per_cycle_per_controller
     caps = np.concatenate([
-        np.full(N, cfg.dram.bytes_per_cycle_per_controller / cfg.dram.access_bytes),
+        np.full(N, 1.0 / slot_cycles),
         np.full(P, cfg.issue_per_cycle_per_pipeline),
         np.ones(cfg.cores * nb),
         topo.link_bytes_per_cycle[:L] if L else np.zeros(0),
         np.full(cfg.cores, dma_cap),
     ])
-    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, topo, cfg)
+    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, cfg)
     cal = Calendar(caps, W)
     tpc = cfg.threads_per_core
     T = cfg.threads
-    pipe_of = _pipeline_of_thread(cfg, np.arange(T))
-    req = float(cfg.network.request_bytes)
+    pipe_of = pipeline_of_thread(cfg, np.arange(T))
     issue = cfg.issue_per_cycle_per_pipeline
-    die_link = np.array([n.startswith("die") for n in topo.link_names[:L]], bool)
-    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0}
+    die_link = topo.is_die_link[:L] if L else np.zeros(0, bool)
+    curve = curve_for(cfg.dram.queue_model)
+    # queueing parameters per server class: mean residual service and the population cap
+    tot_ops = float(dem.mem_ops.sum()) or 1.0
+    instr_per_group = float(prog.instr.sum()) / tot_ops / issue
+    sp_a = float(dem.sp_atomics.sum())
+    sp_rw = float(dem.sp_ops.sum() - sp_a) + float((prog.sp_writes * (prog.dma_cmds > 0)).sum())
+    a = float(cfg.sp_atomic_cycles)
+    bank_s1 = (sp_a * a + sp_rw) / max(sp_a + sp_rw, 1.0)
+    bank_res = (sp_a * a * a + sp_rw) / (2.0 * max(sp_a * a + sp_rw, 1.0))
+    ctrl_res = dem.ctrl_residual_slots * slot_cycles
+    link_res = dem.link_residual_bytes / (topo.link_bytes_per_cycle[:L] if L else np.ones(0))
+    ctrl_cap = T * dem.ctrl_residual_slots * 2.0 * slot_cycles
+    link_cap = T * 2.0 * link_res
+    bank_cap = tpc * bank_s1
+    pipe_cap = cfg.threads_per_mtp * instr_per_group
+    pipe_res = 0.5 * instr_per_group
+    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0}
+
     def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
         slots = dem.ctrl_slots[t].copy()
-        trips = dem.ctrl_trips[t]
-        chain = float(trips @ topo.latency[core]) + dem.sp_ops[t] * cfg.sp_latency_cycles
-        chain += prog.instr[t] / issue + prog.dma_cmds[t] * mean_lat
-        if grab:
+        trips = dem.ctrl_trips[t].copy()
+        outb = dem.out_bytes[t].copy()
+        backb = dem.back_bytes[t].copy()
+        if grab:  # fetch-and-add on the work queue's counter
             slots[q_ctrl] += cfg.dram.atomic_occupancy
-            chain += topo.latency[core, q_ctrl]
-        link_d = (slots * req) @ topo.route[core] if L else np.zeros(0)
+            trips[q_ctrl] += 1.0
+            outb[q_ctrl] += cfg.network.header_bytes + 8.0
+            backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        lat0 = topo.latency[core]
+        sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
+        chain0 = float(trips @ lat0) + sp_chain + prog.instr[t] / issue + prog.dma_cmds[t] * mean_lat
+        # loaded latency: utilisation of each server over the task's window, past and ahead
+        H = max(chain0, 4.0 * W)
+        bank_ids = r_bank[core * nb:(core + 1) * nb]
+        q_ids = np.concatenate([r_ctrl, r_link, bank_ids, [r_pipe[pipe]]])
+        rho = np.maximum(cal.utilisation(q_ids, now - H, now), cal.utilisation(q_ids, now, now + H))
+        w_ctrl = curve.wait(rho[:N], ctrl_res, ctrl_cap)
+        w_link = curve.wait(rho[N:N + L], link_res, link_cap) if L else np.zeros(0)
+        w_bank = curve.wait(rho[N + L:N + L + nb], bank_res, bank_cap)
+        w_pipe = float(curve.wait(rho[-1:], pipe_res, pipe_cap)[0])
+        lat = lat0 + w_ctrl
+        if L:
+            lat = lat + topo.path_sum(core, w_link)
         bank_d = dem.bank_cycles[t]
-        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], r_bank[core * nb:(core + 1) * nb], r_link, [r_dma[core]]])
+        bsum = float(bank_d.sum())
+        wb = float(bank_d @ w_bank) / bsum if bsum > 0 else 0.0
+        chain = float(trips @ lat) + sp_chain + dem.sp_ops[t] * wb + prog.instr[t] / issue + dem.mem_ops[t] * w_pipe
+        chain += prog.dma_cmds[t] * float(lat.mean())
+        stats["wait"] += chain - chain0
+        stats["chain0"] += chain0
+        link_d = topo.link_load(core, outb, backb) if L else np.zeros(0)
+        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], bank_ids, r_link, [r_dma[core]]])
         d = np.concatenate([slots, [float(prog.instr[t])], bank_d, link_d, [dem.dma_words[t]]])
         nz = d > 0
         ids, d = ids[nz], d[nz]
@@ -229,6 +289,7 @@ def simulate_program(
 
     env = simpy.Environment()
     phase_cycles: dict[str, float] = {}
+    keep = 0.0
 
     for ph, assignment in enumerate(assignments):
         start = env.now
@@ -240,6 +301,7 @@ def simulate_program(
         per_core = bool(queues) and -1 not in queues
 
         def thread(tid: int, my_tasks):
+            nonlocal keep
             core = tid // tpc
             pipe = int(pipe_of[tid])
             # a dynamic queue's counter lives at controller 0 (global) or the core's own controller
@@ -247,8 +309,9 @@ def simulate_program(
             it = my_tasks if my_tasks is not None else queues.get(core if per_core else -1, iter(()))
             for t in it:
                 now = env.now
-                cal.advance(now)
+                cal.advance(now, keep)
                 dur = run_task(int(t), core, pipe, now, my_tasks is None, q_ctrl)
+                keep = max(keep, 2.0 * dur)
                 stats["busy"] += dur
                 stats["events"] += 1
                 if my_tasks is None:
@@ -286,5 +349,6 @@ def simulate_program(
         bank_conflicts=stats["conflicts"],
         bank_stall_cycles=stats["bank_stall"],
         queue_grabs=int(stats["grabs"]),
-        extra={"bucket_cycles": W, "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores}},
+        extra={"bucket_cycles": W, "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
+               "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores}},
     )
