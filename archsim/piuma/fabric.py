@@ -222,6 +222,7 @@ class TaskDemands:
     out_bytes: np.ndarray  # (tasks, controllers) message bytes towards each controller
     back_bytes: np.ndarray  # (tasks, controllers) message bytes back from each controller
     dma_words: np.ndarray  # (tasks,)
+    dma_part: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # DMA words' (slots, out, back) of the three above, or None
     read_words: np.ndarray  # (tasks,)
     write_words: np.ndarray  # (tasks,)
     atomics: np.ndarray  # (tasks,) remote atomics at controllers
@@ -233,6 +234,7 @@ class TaskDemands:
     sp_ops: np.ndarray  # (tasks,) scratchpad ops in the thread's chain
     sp_atomics: np.ndarray  # (tasks,) scratchpad atomics (each adds its RMW to the chain)
     mem_ops: np.ndarray  # (tasks,) operations the thread issues and waits for (issue groups)
+    run_hits: np.ndarray  # (runs,) single-word cached reads that hit (decided before simulation)
     ctrl_residual_slots: float  # E[S^2] / (2 E[S]) of a controller request, in access slots
     link_residual_bytes: float  # E[B^2] / (2 E[B]) of a message, in bytes
 
@@ -358,6 +360,10 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> Tas
     is_dma = mode == DMA
     occupancy = np.where(is_atomic, cfg.dram.atomic_occupancy, 1.0)
     waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
+    any_dma = bool(is_dma.any())
+    dslots = np.zeros((nt, N)) if any_dma else None
+    doutb = np.zeros((nt, N)) if any_dma else None
+    dbackb = np.zeros((nt, N)) if any_dma else None
     slots = np.zeros((nt, N))
     trips = np.zeros((nt, N))
     outb = np.zeros((nt, N))
@@ -384,6 +390,10 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> Tas
         back_w = np.where(is_write, 0.0, H * rc + WORD_BYTES * wc)
         outb[:, c] = bc(out_w)
         backb[:, c] = bc(back_w)
+        if any_dma:
+            dslots[:, c] = bc(np.where(is_dma, wc * occupancy, 0.0))
+            doutb[:, c] = bc(np.where(is_dma, out_w, 0.0))
+            dbackb[:, c] = bc(np.where(is_dma, back_w, 0.0))
         per_req = np.divide(wc * occupancy, rc, out=np.zeros_like(wc), where=rc > 0)
         s1 += float((wc * occupancy).sum())
         s2 += float((per_req * wc * occupancy).sum())
@@ -408,6 +418,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> Tas
         out_bytes=outb,
         back_bytes=backb,
         dma_words=bcnt(np.where(is_dma, words, 0)),
+        dma_part=(dslots, doutb, dbackb) if any_dma else None,
         read_words=bcnt(np.where(~is_write, words, 0)),
         write_words=bcnt(np.where(~is_read, words, 0)),
         atomics=bcnt(np.where(is_atomic, ln, 0)),
@@ -419,6 +430,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> Tas
         sp_ops=sp_ops,
         sp_atomics=prog.sp_atomics.astype(np.float64),
         mem_ops=trips.sum(axis=1) + sp_ops + prog.dma_cmds,
+        run_hits=hits,
         ctrl_residual_slots=s2 / (2.0 * s1) if s1 > 0 else 0.5,
         link_residual_bytes=m2 / (2.0 * m1) if m1 > 0 else 0.5 * (H + WORD_BYTES),
     )

@@ -107,15 +107,16 @@ class Calendar:
         used = self.used[ids, b0 - self.base : b1 - self.base].sum(axis=1)
         return used / (self.cap[ids] * W * (b1 - b0))
 
-    def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration: float, commit: bool) -> np.ndarray:
-        """Finish time of each resource's demand, filled from ``t0`` at rate ``demand/duration``."""
+    def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration, commit: bool) -> np.ndarray:
+        """Finish time of each resource's demand, filled from ``t0`` at rate at most
+        ``demand/duration`` (``duration`` a scalar or one per resource)."""
         W = self.W
-        duration = max(duration, 1.0)
+        duration = np.maximum(np.asarray(duration, dtype=np.float64), 1.0)
         rate = demand / duration  # per cycle
         b0 = int(t0 // W)
         first_frac = ((b0 + 1) * W - t0) / W
         cap = self.cap[ids]
-        K = int(max(duration, float((demand / cap).max())) // W) + 4
+        K = int(max(float(duration.max()), float((demand / cap).max())) // W) + 4
         while True:
             self._ensure(b0 + K)
             used = self.used[ids, b0 - self.base : b0 - self.base + K]
@@ -230,7 +231,9 @@ def simulate_program(
     bank_cap = tpc * bank_s1
     pipe_cap = cfg.threads_per_mtp * instr_per_group
     pipe_res = 0.5 * instr_per_group
-    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0}
+    rho_max = cfg.sim.queue_rho_max
+    dma_lat = float(topo.latency.mean())
+    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0}
 
     def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
         slots = dem.ctrl_slots[t].copy()
@@ -244,12 +247,19 @@ def simulate_program(
             backb[q_ctrl] += cfg.network.header_bytes + 8.0
         lat0 = topo.latency[core]
         sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
-        chain0 = float(trips @ lat0) + sp_chain + prog.instr[t] / issue + prog.dma_cmds[t] * mean_lat
+        # a DMA command: its words leave the engine at its rate, the last one returns a round trip later
+        dma_chain = prog.dma_cmds[t] * mean_lat + dem.dma_words[t] / dma_cap
+        chain0 = float(trips @ lat0) + sp_chain + prog.instr[t] / issue + dma_chain
         # loaded latency: utilisation of each server over the task's window, past and ahead
-        H = max(chain0, 4.0 * W)
+        H = max(chain0, W)
         bank_ids = r_bank[core * nb:(core + 1) * nb]
         q_ids = np.concatenate([r_ctrl, r_link, bank_ids, [r_pipe[pipe]]])
-        rho = np.maximum(cal.utilisation(q_ids, now - H, now), cal.utilisation(q_ids, now, now + H))
+        # FIFO servers: a request waits for the work that arrived before it, i.e. what the tasks
+        # already running have reserved over this task's window (its own demand excluded);
+        # above queue_rho_max the calendar's stretching stands for the saturated queue
+        link_d = topo.link_load(core, outb, backb) if L else np.zeros(0)
+        bank_d = dem.bank_cycles[t]
+        rho = np.minimum(cal.utilisation(q_ids, now, now + H), rho_max)
         w_ctrl = curve.wait(rho[:N], ctrl_res, ctrl_cap)
         w_link = curve.wait(rho[N:N + L], link_res, link_cap) if L else np.zeros(0)
         w_bank = curve.wait(rho[N + L:N + L + nb], bank_res, bank_cap)
@@ -257,25 +267,55 @@ def simulate_program(
         lat = lat0 + w_ctrl
         if L:
             lat = lat + topo.path_sum(core, w_link)
-        bank_d = dem.bank_cycles[t]
         bsum = float(bank_d.sum())
         wb = float(bank_d @ w_bank) / bsum if bsum > 0 else 0.0
         chain = float(trips @ lat) + sp_chain + dem.sp_ops[t] * wb + prog.instr[t] / issue + dem.mem_ops[t] * w_pipe
-        chain += prog.dma_cmds[t] * float(lat.mean())
+        chain += prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap
         stats["wait"] += chain - chain0
+        stats["w_ctrl"] += float(trips @ w_ctrl)
+        stats["w_bank"] += dem.sp_ops[t] * wb
+        stats["w_pipe"] += dem.mem_ops[t] * w_pipe
         stats["chain0"] += chain0
-        link_d = topo.link_load(core, outb, backb) if L else np.zeros(0)
-        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], bank_ids, r_link, [r_dma[core]]])
-        d = np.concatenate([slots, [float(prog.instr[t])], bank_d, link_d, [dem.dma_words[t]]])
-        nz = d > 0
+        fin_dma = now
+        if dem.dma_part is not None and dem.dma_words[t] > 0:
+            # the DMA engine sends a command's words as a burst at its rate (behind earlier
+            # commands); their controller slots and messages follow at that pace, and the last
+            # word returns a round trip after it leaves the engine
+            ds, do, dbk = dem.dma_part[0][t], dem.dma_part[1][t], dem.dma_part[2][t]
+            dl = topo.link_load(core, do, dbk) if L else np.zeros(0)
+            slots = slots - ds
+            link_d_rest = link_d - dl
+            ids_d = np.concatenate([[r_dma[core]], r_ctrl, r_link])
+            d_d = np.concatenate([[dem.dma_words[t]], ds, dl])
+            nzd = d_d > 0
+            burst = dem.dma_words[t] / dma_cap
+            fin_d = cal.reserve(ids_d[nzd], d_d[nzd], now, burst, commit=True)
+            fin_dma = float(fin_d.max()) + dma_lat
+        else:
+            link_d_rest = link_d
+        # the thread is stalled while its gather is in flight (S1 §V-A): the rest of the task
+        # starts when the command has completed
+        t1 = now
+        rest = chain
+        if fin_dma > now:
+            dma_loaded = prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap
+            t1 = max(now + dma_loaded, fin_dma)
+            rest = max(chain - dma_loaded, 0.0)
+        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], bank_ids, r_link])
+        d = np.concatenate([slots, [float(prog.instr[t])], bank_d, link_d_rest])
+        nz = d > 1e-12
         ids, d = ids[nz], d[nz]
+        dur0 = max(rest, 1.0)
         if ids.size == 0:
-            return max(chain, 1.0)
-        dur0 = max(chain, 1.0)
-        fin = cal.reserve(ids, d, now, dur0, commit=False)
-        dur1 = max(dur0, float(fin.max()) - now)
-        fin = cal.reserve(ids, d, now, dur1, commit=True)
-        end = max(now + dur0, float(fin.max()))
+            return t1 + dur0 - now
+        fin = cal.reserve(ids, d, t1, dur0, commit=False)
+        dur1 = max(dur0, float(fin.max()) - t1)
+        # the task runs at the pace of its bottleneck: the other resources see its demand spread
+        # over the slowed duration; the bottleneck itself keeps taking capacity as soon as it
+        # frees up (work-conserving), at up to the unloaded rate
+        bottleneck = fin >= t1 + dur1 - 1e-6
+        fin = cal.reserve(ids, d, t1, np.where(bottleneck, dur0, dur1), commit=True)
+        end = max(t1 + dur0, float(fin.max()))
         stats["link_bytes"] += float(link_d.sum())
         if L:
             stats["die_bytes"] += float(link_d[die_link].sum())
@@ -283,8 +323,8 @@ def simulate_program(
         stats["conflicts"] += float(np.maximum(bank_d - mean_b, 0).sum()) / cfg.sp_atomic_cycles
         is_bank = (ids >= r_bank[0]) & (ids < r_bank[-1] + 1) if nb else np.zeros(ids.size, bool)
         if is_bank.any():
-            other = fin[~is_bank].max() if (~is_bank).any() else now + dur0
-            stats["bank_stall"] += max(0.0, float(fin[is_bank].max()) - max(other, now + dur0))
+            other = fin[~is_bank].max() if (~is_bank).any() else t1 + dur0
+            stats["bank_stall"] += max(0.0, float(fin[is_bank].max()) - max(other, t1 + dur0))
         return end - now
 
     env = simpy.Environment()
@@ -349,6 +389,7 @@ def simulate_program(
         bank_conflicts=stats["conflicts"],
         bank_stall_cycles=stats["bank_stall"],
         queue_grabs=int(stats["grabs"]),
-        extra={"bucket_cycles": W, "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
+        extra={"bucket_cycles": W, "chain0": stats["chain0"], "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
+               "queue_wait_cycles": {k[2:]: stats[k] for k in ("w_ctrl", "w_bank", "w_pipe")} | {"link": stats["wait"] - stats["w_ctrl"] - stats["w_bank"] - stats["w_pipe"]},
                "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores}},
     )
