@@ -31,7 +31,9 @@ def _config(args):
         ov["cores_per_die"] = args.cores
     if getattr(args, "dies", None) is not None:
         ov["dies"] = args.dies
-    return with_overrides(cfg, ov, where="--cores/--dies") if ov else cfg
+    if getattr(args, "detail", None) is not None:
+        ov["sim.detail"] = args.detail
+    return with_overrides(cfg, ov, where="--cores/--dies/--detail") if ov else cfg
 
 
 def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
@@ -89,6 +91,8 @@ def register_run(run_sub) -> None:
     p.add_argument("--rmat-edge-factor", type=int, default=16, dest="rmat_edge_factor")
     p.add_argument("--json", help="write the RunResult as JSON here")
     p.add_argument("--save-output", dest="save_output", help="write C (.mtx) or y (text) here")
+    p.add_argument("--detail", choices=("task", "access"), default=None,
+                   help="simulation level: task (fast, default) or access (one event per memory access; small inputs)")
     _common(p)
     p.set_defaults(func=_run)
 

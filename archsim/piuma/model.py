@@ -165,16 +165,16 @@ class SimOutcome:
 def auto_bucket_cycles(prog: Program, dem: TaskDemands, cfg: PiumaConfig) -> int:
     """Bucket width when ``sim.bucket_cycles`` is 0, from the program alone (no bandwidth or
     latency enters, so the granularity does not move when those are varied): a power of two
-    near the larger of 1/16 of the median task's work and 1/256 of the work per thread, with
+    near the larger of 1/4 of the median task's work and 1/256 of the work per thread, with
     ``BUCKET_TRIP_CYCLES`` standing for each round trip, at least 16."""
     if prog.n_tasks == 0:
         return 64
     work = prog.instr + BUCKET_TRIP_CYCLES * (dem.ctrl_trips.sum(axis=1) + prog.dma_cmds) + dem.sp_ops
-    w = max(float(np.median(work)) / 16.0, float(work.sum()) / cfg.threads / 256.0)
+    w = max(float(np.median(work)) / 4.0, float(work.sum()) / cfg.threads / 256.0)
     return int(max(16, 2 ** int(np.floor(np.log2(max(w, 1.0))))))
 
 
-BUCKET_TRIP_CYCLES = 64.0
+BUCKET_TRIP_CYCLES = 100.0
 
 
 def simulate_program(
