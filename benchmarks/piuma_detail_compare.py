@@ -56,9 +56,12 @@ def main(argv=None) -> int:
     ap.add_argument("--kernels", default="spgemm,spmv")
     ap.add_argument("--config", default="piuma")
     ap.add_argument("--set", action="append", default=[], help="override, e.g. dram.latency_cycles=80")
+    ap.add_argument("--max-ops", type=int, default=None, help="sim.detail_max_ops for the access level")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     cfg = load_config(args.config, expect="piuma")
+    if args.max_ops:
+        cfg = with_overrides(cfg, {"sim.detail_max_ops": args.max_ops})
     if args.set:
         cfg = with_overrides(cfg, {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)})
     rows = []

@@ -44,8 +44,9 @@ class DramConfig(StrictModel):
 class NetworkConfig(StrictModel):
     """On-die 2D mesh of ``mesh_rows x mesh_cols`` routers (XY routing); cores sit at
     ``core_routers`` (row-major router ids; empty = the first routers in order), the other
-    routers feed the optical I/O.  Dies are joined all-to-all: one optical link of
-    ``die_link_bytes_per_cycle`` per ordered die pair, attached at an I/O router of each die.
+    routers feed the optical I/O.  Dies are joined all-to-all: one optical link per ordered die
+    pair, attached at an I/O router of each die, made of ``optical_ports_per_die // (dies - 1)``
+    ports of ``optical_port_bytes_per_cycle`` each (a die's ports spread over its peers).
     Messages: a read request is ``header_bytes``; a response or a write carries ``header_bytes``
     + 8 bytes per word."""
 
@@ -55,7 +56,8 @@ class NetworkConfig(StrictModel):
     hop_latency_cycles: int = Field(ge=0, le=1000)
     link_bytes_per_cycle: float = Field(gt=0)
     die_link_latency_cycles: int = Field(ge=0, le=100_000)
-    die_link_bytes_per_cycle: float = Field(gt=0)
+    optical_ports_per_die: int = Field(ge=1, le=4096)
+    optical_port_bytes_per_cycle: float = Field(gt=0)
     header_bytes: int = Field(default=8, ge=0, le=64)
 
 
@@ -157,6 +159,12 @@ class PiumaConfig(StrictModel):
     @property
     def controllers(self) -> int:
         return self.cores
+
+    @property
+    def die_link_bytes_per_cycle(self) -> float:
+        """Bandwidth of the optical link of one ordered die pair (one direction)."""
+        net = self.network
+        return net.optical_port_bytes_per_cycle * max(1, net.optical_ports_per_die // max(self.dies - 1, 1))
 
     @property
     def peak_bytes_per_cycle(self) -> float:

@@ -6,7 +6,7 @@
 * **Mesh.**  Each die is a ``mesh_rows x mesh_cols`` mesh of routers with directed links
   between neighbours, routing XY.  Cores sit at ``core_routers``; the other routers feed the
   optical I/O.  Dies are joined all-to-all by one optical link per ordered die pair (the mesh
-  protocol extended over optics), leaving die ``d`` at I/O router ``io[e mod n_io]`` and
+  protocol extended over optics; a die's optical ports are spread over its peers), leaving die ``d`` at I/O router ``io[e mod n_io]`` and
   entering die ``e`` at ``io[d mod n_io]``: a request from core ``p`` on die ``d`` to a
   controller on die ``e`` routes XY to that I/O router, crosses, then routes XY on die ``e``.
 * **Messages.**  A memory request is one message out and (for reads and atomics) one back: a
@@ -138,7 +138,7 @@ class Topology:
                     exit_r, entry_r = io_r[dq % nio], io_r[dp % nio]
                     a = xy(dp, core_r[lp], exit_r)
                     b = xy(dq, entry_r, core_r[lq])
-                    dl = link(("o", dp, dq), f"die{dp}->die{dq}", net.die_link_bytes_per_cycle, net.die_link_latency_cycles, True)
+                    dl = link(("o", dp, dq), f"die{dp}->die{dq}", cfg.die_link_bytes_per_cycle, net.die_link_latency_cycles, True)
                     path = a + [dl] + b
                     hops[p, q] = len(a) + len(b)
                 row.append(tuple(path))

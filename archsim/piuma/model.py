@@ -10,43 +10,52 @@ What is simulated, and at what granularity
   the program is accounted individually (`archsim.piuma.fabric.task_demands`): each 8-byte
   load, store or remote atomic, each cache-line fill of a cached stream, each word a DMA
   command gathers, goes to the controller that owns its address, occupies that controller for
-  one 8-byte access slot (``atomic_occupancy`` slots for an atomic), moves ``request_bytes``
-  over every mesh/die link of its XY route out and back, and, when the thread waits for it,
-  adds the round-trip latency *from the thread's core to that controller* (DRAM latency + 2 ×
-  hops × hop latency, + die crossings).  Each scratchpad operation of the task is one bank
+  one 8-byte access slot (``atomic_occupancy`` slots for an atomic), crosses every mesh/die link of its XY route as messages sized by `archsim.piuma.fabric`
+  (header, + data words), and, when the thread waits for it, adds the round-trip latency *from
+  the thread's core to that controller* (DRAM latency + hops out and back × hop latency, + die
+  crossings) plus the queueing waits below.  Each scratchpad operation of the task is one bank
   access (an atomic holds its key's home bank for ``sp_atomic_cycles``; reads and writes are
   spread over the banks) and adds ``sp_latency_cycles`` to the thread's chain.  Each
   instruction takes one issue slot of the thread's pipeline.  Each DMA command (descriptor)
   makes the thread wait one round trip; each gathered word is one request to the core's DMA
   engine.
 * **A task's unloaded duration** is its *dependence chain*: one outstanding memory operation
-  per thread, so Σ of the latencies of its loads, atomics and line fills (posted writes and
-  DMA words add none) + scratchpad operations × scratchpad latency + instructions / issue
-  rate + one round trip per DMA command (+ one for the work-queue fetch-and-add under dynamic
-  partitioning).
+  per thread, so Σ of the latencies of its loads, atomics and line fills (posted writes add
+  none) + scratchpad operations × scratchpad latency (+ an atomic's extra bank cycles) +
+  instructions / issue rate + per DMA command one round trip and its words at the engine's
+  rate (the thread is stalled while its gather is in flight, S1 §V-A) (+ a fetch-and-add on
+  the work queue's counter under dynamic partitioning).
+* **Loaded latency (below saturation).**  Every visit of an operation to a shared server adds
+  the server's queueing wait (`archsim.piuma.queueing`; M/G/1 by default, with the service-
+  time moments of the program's own request mix): each round trip gets the wait at its
+  controller and at every link of its route out and back, each scratchpad operation the wait
+  at its bank, each operation the wait at the thread's issue port.  The utilisation a task
+  sees is what the tasks already running have reserved on that server over the task's window
+  (FIFO: a request queues behind work that arrived before it, never behind its own), clipped
+  at ``sim.queue_rho_max``: above that the calendars' stretching (below) stands for the
+  saturated queue.  The clip was chosen against the access-level reference model
+  (`archsim.piuma.detail`, ``benchmarks/piuma_detail_compare.py``).
 * **Shared resources**, each a server of fixed capacity per cycle with a reservation calendar
   (`Calendar`): every memory controller (8-byte access slots per cycle), every directed mesh
   link and die link (bytes per cycle), every scratchpad bank (bank cycles), every pipeline's
   issue port (instructions per cycle; round-robin sharing among its threads), every core's DMA
   engine (requests per cycle, ``min(requests_per_cycle, max_outstanding / latency)`` by
   Little's law).
-* **Contention.**  When a task starts at cycle ``t``, the demand of its operations on each
-  resource is spread evenly over its duration and takes what that resource's calendar has left
-  in each bucket of ``bucket_cycles``, after the tasks that started earlier (first come, first
-  served in order of task start, at bucket granularity).  The task ends at the later of its
-  chain and the moment every resource has served its whole demand.  This is done twice: a trial
-  at the unloaded rate finds the bottleneck, then the demand is committed at the slowed rate,
-  so a task held up by one resource does not hog the others.  Contention on controllers,
-  links, banks and issue ports therefore comes out of the simulation: a resource's reserved
-  buckets slow every later task that needs it (hot controllers, hot links and hot banks
-  included), and nothing is a closed-form formula of totals.
+* **Contention at saturation.**  When a task starts at cycle ``t``, the demand of its
+  operations on each resource is spread evenly over its (loaded) duration and takes what that
+  resource's calendar has left in each bucket, after the tasks that started earlier (first
+  come, first served in order of task start, at bucket granularity).  The task ends at the
+  later of its chain and the moment every resource has served its whole demand.  A trial at
+  the loaded rate finds the bottleneck; then the demand is committed at the slowed pace on the
+  other resources (a task held up by one resource does not hog the others) and as fast as
+  capacity frees up on the bottleneck (work-conserving).  A DMA command's words are a burst at
+  the engine's rate, reserved before the rest of the task, which starts when they are back.
 * **Simplified / not modelled**: the order of the operations inside a task (their demands are
-  spread evenly over it; this is the batching); queueing delay added to latency below
-  saturation (a loaded controller stretches tasks only when its bandwidth runs out, not by
-  M/D/1-style waiting); DRAM banks, rows and refresh; instruction caches; cache hits are
-  decided before the simulation (see `archsim.piuma.fabric`); the ``sp_bank_conflicts``
-  counter is the number of atomics above an even spread over the banks (per task), whereas
-  the time lost to hot banks (``sp_bank_stall_cycles``) comes from the calendars.
+  spread evenly over it; this is the batching); DRAM banks, rows and refresh (a DRAM-specific
+  latency-vs-load curve plugs into `archsim.piuma.queueing`); instruction caches; cache hits
+  are decided before the simulation (see `archsim.piuma.fabric`); the ``sp_bank_conflicts``
+  counter is the number of atomics above an even spread over the banks (per task), whereas the
+  time lost to hot banks (``sp_bank_stall_cycles``) comes from the calendars.
 """
 
 from __future__ import annotations
