@@ -5,7 +5,8 @@ does not need to know which simulator it runs.  ``config`` is a validated config
 mapping with a ``kind`` key, validated here); ``workload`` is a plain mapping whose keys the
 simulator checks (unknown keys are an `InputError`):
 
-* SAT:   ``{"model": "resnet50", "batch": 32, "sparsity": "2:8"}`` or
+* SAT:   ``{"model": "resnet50", "batch": 32, "sparsity": "2:8"}`` (``model`` may also be
+         a path ending in ``.onnx``: the graph is imported, `workloads.dnn.import_onnx`) or
          ``{"gemm": [m, k, n], "sparsity": "dense", "dataflow": "ws"}``
 * PIUMA: ``{"kernel": "spgemm", "dataflow": "rowwise-hash", "matrix": "power"}`` or
          ``{"kernel": "spmv", "dataflow": "dma", "rmat_scale": 12}``

@@ -62,8 +62,18 @@ def test_schedule_replays_into_the_simulator(capsys, tmp_path):
 def test_workloads_layers(capsys):
     code, out, err = _run(capsys, "workloads", "layers", "resnet50", "--json")
     assert code == 0, err
-    rows = json.loads(out)
-    assert rows[0]["name"] == "conv1"
+    doc = json.loads(out)
+    rows = doc["layers"]
+    assert rows[0]["name"] == "conv1" and doc["batch"] == 1
+    # batch and per-sample MACs: the JSON alone says what its MACs are for
+    code, out, err = _run(capsys, "workloads", "layers", "resnet50", "--batch", "3", "--json")
+    doc3 = json.loads(out)
+    assert doc3["batch"] == 3 and doc3["macs_per_sample"] == doc["macs_per_sample"]
+    for r1, r3 in zip(rows, doc3["layers"]):
+        for g1, g3 in zip(r1["gemms"], r3["gemms"]):
+            assert g3["MACs"] == 3 * g1["MACs"] and g3["MACs_per_sample"] == g1["MACs"]
+    ff = sum(g["MACs_per_sample"] for r in doc3["layers"] for g in r["gemms"] if g["pass"] == "FF")
+    assert ff == doc3["macs_per_sample"]
     code, out, err = _run(capsys, "workloads", "layers", "vit_b_16")
     assert code == 0 and "86,567,656 parameters" in out
 
@@ -77,7 +87,11 @@ BAD = [
     (["run", "sat", "--model", "resnet18", "--batch", "0"], "batch"),
     (["run", "sat", "--gemm", "0,8,8"], "M must be >= 1"),
     (["run", "sat", "--gemm", "8,8"], "three integers"),
-    (["run", "sat", "--gemm", "64,64,64", "--rows", "0"], "array.rows"),
+    (["run", "sat", "--gemm", "64,64,64", "--rows", "0"], "--rows 0: array.rows"),
+    (["run", "sat", "--gemm", "64,64,64", "--multipliers", "0"], "--multipliers 0: "),
+    (["run", "sat", "--model", "resnt50"], "--model: unknown 'resnt50'; did you mean 'resnet50'?"),
+    (["workloads", "layers", "vgg61"], "did you mean 'vgg16'?"),
+    (["run", "sat", "--gemm", "64,64,64", "--config", "scalesim"], "did you mean 'scalesim-like'?"),
     (["run", "sat", "--gemm", "64,64,64", "--set", "buffers.act_bytes=64"], "cannot fit"),
     (["run", "sat", "--gemm", "64,64,64", "--set", "array.colour=3"], "unknown config field"),
     (["run", "sat", "--gemm", "64,64,64", "--config", "/nonexistent.yaml"], "not found"),

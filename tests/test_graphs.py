@@ -251,15 +251,11 @@ def test_uniform_random():
         uniform_random(3, 3, nnz_per_row=4, seed=0)
 
 
-def test_reading_a_4mb_file_is_fast(tmp_path):
-    import time
-
+def test_reading_a_4mb_file_round_trips(tmp_path):
+    # Speed is measured in benchmarks (BENCHMARKS.md), not asserted here.
     a = rmat(14, seed=9, values="uniform")  # ~250k entries, ~5 MB of text
     path = tmp_path / "big.mtx"
     write_mtx(path, a)
     assert path.stat().st_size > 4_000_000
-    start = time.perf_counter()
     b = read_mtx(path)
-    elapsed = time.perf_counter() - start
     assert same(a, b)
-    assert elapsed < 1.0, f"read_mtx took {elapsed:.2f} s for {path.stat().st_size} bytes"

@@ -9,7 +9,7 @@ from dataflow.tiles import assemble, cut_tiles
 from workloads.errors import InputError
 from workloads.sparsity import DENSE, NM, nm_mask
 
-WEIGHTS = "../shared/data/models/weights/minilm_l6_layer0_q.npy"
+WEIGHTS = "models/weights/minilm_l6_layer0_q.npy"  # in the shared test data (tests/conftest.py)
 
 
 def _ref_ws(a, w, idx):
@@ -94,12 +94,8 @@ def test_tiles_cover_every_mac_once(nm, P, W, dataflow):
     assert np.array_equal(assemble(tiles, outs, 19, 13), a @ b)
 
 
-def test_tiles_from_real_weights():
-    import os
-
-    if not os.path.exists(WEIGHTS):
-        pytest.skip(f"real weights not found at {WEIGHTS}")
-    w = np.load(WEIGHTS)[:64, :96]  # [out, in]; B = W^T is [in=k, out=n]
+def test_tiles_from_real_weights(shared_data):
+    w = np.load(shared_data.path(WEIGHTS))[:64, :96]  # [out, in]; B = W^T is [in=k, out=n]
     q = np.round(w / np.abs(w).max() * 127).astype(np.int64)
     nm = NM(2, 8)
     b = (q * nm_mask(q, nm, axis=1)).T

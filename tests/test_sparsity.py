@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,8 +10,9 @@ from hypothesis import strategies as st
 from workloads.errors import InputError
 from workloads.sparsity import NM, bdwp_masks, compress, decompress, nm_mask, parse_nm
 
-WEIGHTS_DIR = Path("/work/shared/data/models/weights")
-REAL = sorted(WEIGHTS_DIR.glob("*.npy")) if WEIGHTS_DIR.is_dir() else []
+#: MiniLM-L6 layer-0 weights in the shared test data (`shared_data` fixture, tests/conftest.py)
+REAL = ["minilm_l6_layer0_q", "minilm_l6_layer0_k", "minilm_l6_layer0_v",
+        "minilm_l6_layer0_attn_out", "minilm_l6_layer0_ffn_fc1", "minilm_l6_layer0_ffn_fc2"]
 RATIOS = [NM(1, 4), NM(2, 4), NM(2, 8), NM(1, 2), NM(4, 8)]
 
 
@@ -32,11 +31,10 @@ def assert_keeps_largest(w: np.ndarray, mask: np.ndarray, m: int, axis: int) -> 
     assert np.all(kept_min >= dropped_max)
 
 
-@pytest.mark.skipif(not REAL, reason=f"no real weights in {WEIGHTS_DIR}")
-@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+@pytest.mark.parametrize("name", REAL)
 @pytest.mark.parametrize("nm", RATIOS, ids=str)
-def test_bdwp_on_real_weights(path, nm):
-    w = np.load(path)  # [out_features, in_features], PyTorch nn.Linear layout
+def test_bdwp_on_real_weights(name, nm, shared_data):
+    w = np.load(shared_data.path(f"models/weights/{name}.npy"))  # [out_features, in_features], PyTorch nn.Linear layout
     assert w.ndim == 2
     ff, bp = bdwp_masks(w, nm)
     # FF: N of every M along the input (FF reduction) axis; BP: along the output axis.

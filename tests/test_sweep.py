@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsim.cli import main
+from archsim.config import CONFIG_DIR
 from archsim.sweep import Constraint, expand, load_rows, load_spec, read_meta, run_sweep
 from archsim.sweep.spec import parse_spec
 from archsim.sweep.testing import synthetic_simulate
@@ -363,9 +364,16 @@ def test_dry_run_counts_points(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     assert ": 16 points" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).parent.parent / "configs" / "sweeps").glob("*.yaml")))
+_BUNDLED_SPECS = sorted(p.stem for p in (CONFIG_DIR / "sweeps").glob("*.yaml"))
+
+
+def test_bundled_specs_are_found() -> None:
+    assert "demo" in _BUNDLED_SPECS and len(_BUNDLED_SPECS) >= 5
+
+
+@pytest.mark.parametrize("name", _BUNDLED_SPECS)
 def test_example_specs_expand(name: str) -> None:
-    pts = expand(load_spec(Path(__file__).parent.parent / "configs" / "sweeps" / name))
+    pts = expand(load_spec(name))
     assert pts
     if name.startswith("sat_resnet50"):
         assert len(pts) >= 500

@@ -12,7 +12,23 @@ It lives in `workloads` because that package imports none of the others; `datafl
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+from typing import Iterable
+
+__all__ = ["InputError", "did_you_mean"]
+
+
+def did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the valid name nearest to ``value`` (difflib), else ``""``.
+
+    >>> did_you_mean("resnt50", ["resnet18", "resnet50", "vgg16"])
+    "; did you mean 'resnet50'?"
+    >>> did_you_mean("zzz", ["resnet18"])
+    ''
+    """
+    import difflib
+
+    near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 class InputError(ValueError):

@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from workloads.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported by the functions that need it: parsing an N:M is numpy-free
+    import numpy as np
 
 __all__ = ["NM", "DENSE", "parse_nm", "nm_mask", "bdwp_masks", "compress", "decompress"]
 
@@ -108,9 +110,12 @@ def nm_mask(w: np.ndarray, nm: NM, axis: int = -1) -> np.ndarray:
     Ties are broken by the lower position in the group (stable sort), so the mask is a pure
     function of the values.
 
+    >>> import numpy as np
     >>> nm_mask(np.array([[1., -4., 3., 2.]]), NM(2, 4), axis=1).astype(int)
     array([[0, 1, 1, 0]])
     """
+    import numpy as np
+
     w = np.asarray(w)
     axis = _check_axis(w, nm, axis, "nm_mask")
     if nm.is_dense:
@@ -141,6 +146,8 @@ def compress(w: np.ndarray, nm: NM, axis: int = -1) -> tuple[np.ndarray, np.ndar
     value's position inside its group (``0 .. M-1``, ascending within a group), as ``uint8``.
     Entries are chosen by `nm_mask`, so ``decompress(*compress(w)) == w * nm_mask(w)``.
     """
+    import numpy as np
+
     w = np.asarray(w)
     axis = _check_axis(w, nm, axis, "compress")
     mask = nm_mask(w, nm, axis)
@@ -159,6 +166,8 @@ def compress(w: np.ndarray, nm: NM, axis: int = -1) -> tuple[np.ndarray, np.ndar
 
 def decompress(values: np.ndarray, indices: np.ndarray, nm: NM, axis: int = -1) -> np.ndarray:
     """Inverse of `compress`: scatter the kept values back into a dense array of zeros."""
+    import numpy as np
+
     values = np.asarray(values)
     indices = np.asarray(indices)
     if values.shape != indices.shape:

@@ -44,13 +44,26 @@ _COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the installed version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from archsim.results import package_version
+
+        print(f"archsim {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib import import_module
 
     parser = _Parser(prog="archsim", description="Sparse-hardware co-design simulator.")
-    from archsim.results import package_version
-
-    parser.add_argument("--version", action="version", version=f"archsim {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation")
     run_sub = run.add_subparsers(dest="simulator", required=True, parser_class=_Parser)

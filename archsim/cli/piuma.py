@@ -7,9 +7,42 @@ import json
 import sys
 from pathlib import Path
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
+
+#: The names the flags accept, spelled here so that a mistake is reported (with the nearest
+#: name) before scipy is imported; a test checks them against `dataflow.piuma`.
+KERNELS = ("spgemm", "spmv")
+DATAFLOWS = {"spgemm": ("rowwise-hash", "inner", "outer"),
+             "spmv": ("base", "cached", "dma", "cache-all")}
+PARTITIONS = ("nnz", "cyclic", "dynamic")
+
+
+def _out(path: str) -> str:
+    """An output path whose folder exists (created if needed); an unwritable one is one line."""
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create its folder ({exc.strerror})") from None
+    return path
+
+
+def _check_name(flag: str, value: str, choices) -> None:
+    if value not in choices:
+        raise InputError(f"{flag}: unknown {value!r}{did_you_mean(value, choices)} "
+                         f"(expected one of {', '.join(choices)})")
+
+
+def _check_flags(args, dataflows: list[str | None]) -> None:
+    """Kernel, dataflow(s) and partition as typed; errors name the flag."""
+    _check_name("--kernel", args.kernel, KERNELS)
+    flag = "--dataflows" if hasattr(args, "dataflows") else "--dataflow"
+    for df in dataflows:
+        if df is not None:
+            _check_name(f"{flag} (for --kernel {args.kernel})", df, DATAFLOWS[args.kernel])
+    _check_name("--partition", args.partition, PARTITIONS)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -17,7 +50,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cores", type=int, help="cores per die (override)")
     p.add_argument("--dies", type=int, help="dies (override)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--partition", default="nnz", help="nnz | cyclic | dynamic")
+    p.add_argument("--partition", default="nnz",
+                   help="how rows are split over threads: nnz (equal non-zeros, default), cyclic "
+                        "or dynamic")
     p.add_argument("--rmat-no-permute", action="store_true", dest="rmat_no_permute",
                    help="keep R-MAT's raw Kronecker vertex labels (hubs at the lowest ids) instead of Graph500's random relabelling")
 
@@ -26,14 +61,11 @@ def _config(args):
     from archsim.config import load_config, with_overrides
 
     cfg = load_config(args.config, expect="piuma")
-    ov = {}
-    if getattr(args, "cores", None) is not None:
-        ov["cores_per_die"] = args.cores
-    if getattr(args, "dies", None) is not None:
-        ov["dies"] = args.dies
-    if getattr(args, "detail", None) is not None:
-        ov["sim.detail"] = args.detail
-    return with_overrides(cfg, ov, where="--cores/--dies/--detail") if ov else cfg
+    for flag, field in (("cores", "cores_per_die"), ("dies", "dies"), ("detail", "sim.detail")):
+        v = getattr(args, flag, None)
+        if v is not None:
+            cfg = with_overrides(cfg, {field: v}, where=f"--{flag} {v}")
+    return cfg
 
 
 def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
@@ -64,21 +96,22 @@ def _run(args) -> int:
 
     if args.matrix is None and args.rmat_scale is None:
         raise InputError("--matrix or --rmat-scale is required")
+    _check_flags(args, [args.dataflow])
     cfg = _config(args)
     wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
     res, out = run_piuma(cfg, wl, seed=args.seed)
     print(summary(res))
     if args.json:
-        Path(args.json).write_text(res.to_json(indent=1))
+        Path(_out(args.json)).write_text(res.to_json(indent=1))
     if args.save_output:
         if args.kernel == "spgemm":
             from workloads.graphs import write_mtx
 
-            write_mtx(args.save_output, out)
+            write_mtx(_out(args.save_output), out)
         else:
             import numpy as np
 
-            np.savetxt(args.save_output, out)
+            np.savetxt(_out(args.save_output), out)
     return 0
 
 
@@ -102,49 +135,71 @@ def _parse_list(s: str) -> list[str]:
 
 
 def _compare(args) -> int:
+    from archsim.cli.progress import bar
     from archsim.piuma.plots import plot_compare
     from archsim.piuma.run import run_piuma
 
-    cfg = _config(args)
     flows = _parse_list(args.dataflows)
-    inputs = [("matrix", m) for m in _parse_list(args.matrices or "")] + [("rmat", int(s)) for s in _parse_list(args.rmat_scales or "")]
+    _check_flags(args, flows)
+    cfg = _config(args)
+    try:
+        scales = [int(s) for s in _parse_list(args.rmat_scales or "")]
+    except ValueError:
+        raise InputError(f"--rmat-scales: expected comma-separated integers, got {args.rmat_scales!r}") from None
+    inputs = [("matrix", m) for m in _parse_list(args.matrices or "")] + [("rmat", s) for s in scales]
     if not inputs:
         raise InputError("--matrices or --rmat-scales is required")
     rows = []
-    for kind, val in inputs:
-        row = {"input": val if kind == "matrix" else f"rmat-s{val}"}
-        for df in flows:
-            wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition, permute=not args.rmat_no_permute)
-            res, _ = run_piuma(cfg, wl, seed=args.seed)
-            row[df] = res.total_cycles
-            row[f"{df}:bw"] = res.metrics["bandwidth_fraction_of_peak"]
-        rows.append(row)
-        print(row["input"], " ".join(f"{df}={row[df]}" for df in flows), file=sys.stdout)
+    with bar(len(inputs) * len(flows), f"{args.kernel}: {len(flows)} dataflows x "
+             f"{len(inputs)} inputs", unit="run") as b:
+        for kind, val in inputs:
+            row = {"input": val if kind == "matrix" else f"rmat-s{val}"}
+            for df in flows:
+                b.set_description_str(f"{args.kernel} {df} on {row['input']}")
+                wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition, permute=not args.rmat_no_permute)
+                res, _ = run_piuma(cfg, wl, seed=args.seed)
+                row[df] = res.total_cycles
+                row[f"{df}:bw"] = res.metrics["bandwidth_fraction_of_peak"]
+                b.update(1)
+            rows.append(row)
+            b.write(row["input"] + " " + " ".join(f"{df}={row[df]}" for df in flows))
     if args.out:
-        plot_compare(rows, flows, args.out, baseline=flows[0])
+        plot_compare(rows, flows, _out(args.out), baseline=flows[0])
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        Path(_out(args.json)).write_text(json.dumps(rows, indent=1))
     return 0
 
 
 def _scaling(args) -> int:
+    from archsim.cli.progress import bar
     from archsim.config import with_overrides
     from archsim.piuma.plots import plot_scaling
     from archsim.piuma.run import run_piuma
 
+    if args.matrix is None and args.rmat_scale is None:
+        raise InputError("--matrix or --rmat-scale is required")
+    _check_flags(args, [args.dataflow])
     cfg = _config(args)
     points = []
-    for spec in _parse_list(args.points):
-        dies, _, cores = spec.partition("x") if "x" in spec else ("1", "", spec)
-        c = with_overrides(cfg, {"dies": int(dies), "cores_per_die": int(cores)}, where="--points")
-        wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
-        res, _ = run_piuma(c, wl, seed=args.seed)
-        points.append({"dies": int(dies), "cores": int(dies) * int(cores), "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
-        print(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
+    specs = _parse_list(args.points)
+    with bar(len(specs), f"{args.kernel} scaling", unit="point") as b:
+        for spec in specs:
+            dies, _, cores = spec.partition("x") if "x" in spec else ("1", "", spec)
+            try:
+                d_i, c_i = int(dies), int(cores)
+            except ValueError:
+                raise InputError(f"--points: expected CORES or DIESxCORES, got {spec!r}") from None
+            c = with_overrides(cfg, {"dies": d_i, "cores_per_die": c_i}, where=f"--points {spec}")
+            b.set_description_str(f"{args.kernel} on {d_i}x{c_i} cores")
+            wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
+            res, _ = run_piuma(c, wl, seed=args.seed)
+            points.append({"dies": d_i, "cores": d_i * c_i, "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
+            b.update(1)
+            b.write(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
     if args.out:
-        plot_scaling(points, args.out, title=f"{args.kernel}/{args.dataflow}")
+        plot_scaling(points, _out(args.out), title=f"{args.kernel}/{args.dataflow}")
     if args.json:
-        Path(args.json).write_text(json.dumps(points, indent=1))
+        Path(_out(args.json)).write_text(json.dumps(points, indent=1))
     return 0
 
 

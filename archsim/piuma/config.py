@@ -8,12 +8,14 @@ the dataflow layer) are properties.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from archsim.config import StrictModel, register_kind
-from dataflow.piuma import FabricShape
+
+if TYPE_CHECKING:  # imported in `shape`: loading any config must not pull in scipy
+    from dataflow.piuma import FabricShape
 
 __all__ = ["PiumaConfig", "DramConfig", "NetworkConfig", "CacheConfig", "DmaConfig", "SimConfig"]
 
@@ -172,6 +174,8 @@ class PiumaConfig(StrictModel):
 
     @property
     def shape(self) -> FabricShape:
+        from dataflow.piuma.program import FabricShape
+
         return FabricShape(
             cores=self.cores,
             threads_per_core=self.threads_per_core,

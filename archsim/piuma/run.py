@@ -38,7 +38,7 @@ from dataflow.piuma import (
     build_spmv,
     partition,
 )
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["simulate_piuma", "run_piuma", "load_workload_matrix", "KERNELS"]
 
@@ -73,14 +73,14 @@ def _check(workload: dict[str, Any]) -> tuple[str, str, str]:
         raise InputError(f"workload: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(_KEYS))}")
     kernel = workload.get("kernel", "spgemm")
     if kernel not in KERNELS:
-        raise InputError(f"workload.kernel: unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+        raise InputError(f"workload.kernel: unknown kernel {kernel!r}{did_you_mean(kernel, KERNELS)} (expected one of {', '.join(KERNELS)})")
     flows = SPGEMM_DATAFLOWS if kernel == "spgemm" else SPMV_DATAFLOWS
     dataflow = workload.get("dataflow") or ("rowwise-hash" if kernel == "spgemm" else "dma")
     if dataflow not in flows:
-        raise InputError(f"workload.dataflow: unknown {kernel} dataflow {dataflow!r}; expected one of {', '.join(flows)}")
+        raise InputError(f"workload.dataflow: unknown {kernel} dataflow {dataflow!r}{did_you_mean(dataflow, flows)} (expected one of {', '.join(flows)})")
     part = workload.get("partition", "nnz")
     if part not in PARTITIONS:
-        raise InputError(f"workload.partition: unknown partition {part!r}; expected one of {', '.join(PARTITIONS)}")
+        raise InputError(f"workload.partition: unknown partition {part!r}{did_you_mean(part, PARTITIONS)} (expected one of {', '.join(PARTITIONS)})")
     return kernel, dataflow, part
 
 

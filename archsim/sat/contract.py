@@ -33,12 +33,14 @@ on cycle L-1 has latency L).  The constants below are the circuit's (see ``rtl/a
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from workloads.errors import InputError
+
+if TYPE_CHECKING:  # numpy only for the functional contract: timing alone must start fast
+    import numpy as np
 
 __all__ = [
     "TileTiming",
@@ -88,7 +90,7 @@ def tile_timing(
     """
     for name, v in (("rows", rows), ("cols", cols), ("stream_len", stream_len),
                     ("acc_latency_cycles", acc_latency_cycles), ("interleave", interleave)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
+        if not isinstance(v, numbers.Integral) or v < 1:  # int and numpy integers
             raise InputError(f"tile_timing: {name} must be an integer >= 1, got {v!r}")
     fill_drain = rows + cols - 1 + IO_LATENCY_CYCLES
     if dataflow == "ws":
@@ -109,6 +111,8 @@ def tile_timing(
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
     """Two's-complement wrap of int64 values to ``bits`` bits (what a ``bits``-wide register holds)."""
+    import numpy as np
+
     if bits >= 64:
         return x.astype(np.int64)
     mask = (1 << bits) - 1
@@ -125,6 +129,8 @@ def _check(acts: np.ndarray, w: np.ndarray, idx: np.ndarray) -> None:
 
 def golden_ws(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int = 64) -> np.ndarray:
     """WS tile outputs ``y[T, C]`` from ``acts[T, R, W]``, ``w[R, C, P]``, ``idx[R, C, P]``."""
+    import numpy as np
+
     acts = np.asarray(acts, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     idx = np.asarray(idx, dtype=np.int64)
@@ -142,6 +148,8 @@ def golden_ws(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int
 
 def golden_os(acts: np.ndarray, w: np.ndarray, idx: np.ndarray, *, acc_bits: int = 64) -> np.ndarray:
     """OS tile outputs ``y[R, C]`` from ``acts[T, R, W]``, ``w[T, C, P]``, ``idx[T, C, P]``."""
+    import numpy as np
+
     acts = np.asarray(acts, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     idx = np.asarray(idx, dtype=np.int64)

@@ -41,11 +41,11 @@ def run_demo(*, out: Path, models: Sequence[str], sparsities: Sequence[str], bat
              config: str = "sat", workers: int = 0) -> int:
     from archsim.config import load_config
     from archsim.results import RunResult
-    from workloads.dnn import get_model
+    from workloads.dnn import load_model
 
     load_config(config, expect="sat")  # fail fast on a bad config
     for m in models:
-        get_model(m)
+        load_model(m, batch=batch)
     sps = [str(parse_nm(s)) for s in sparsities]
     if "dense" not in sps:
         sps.insert(0, "dense")

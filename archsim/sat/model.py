@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import simpy
 
@@ -142,9 +143,11 @@ class _Dram(_Server):
 class SatModel:
     """Runs a `Schedule` on a `SatConfig`; ``run()`` returns `SimStats`."""
 
-    def __init__(self, cfg: SatConfig, schedule: Schedule, *, per_tile_events: bool = False) -> None:
+    def __init__(self, cfg: SatConfig, schedule: Schedule, *, per_tile_events: bool = False,
+                 on_gemm_done: Callable[[int], None] | None = None) -> None:
         self.cfg = cfg
         self.per_tile_events = per_tile_events
+        self.on_gemm_done = on_gemm_done  # called with the plan index when its last tile ends
         self.schedule = schedule
         self.env = simpy.Environment()
         self.stats = SimStats()
@@ -305,6 +308,8 @@ class SatModel:
             if not nm.is_dense:
                 st.actions["array"]["mux_select"] += eff_macs
             st.gemm_array_end[gi] = env.now
+            if self.on_gemm_done is not None:  # progress reporting only; no effect on timing
+                self.on_gemm_done(gi)
             self.array_finished[gi] = True
             self._maybe_done(gi)
         if hold_a:

@@ -9,7 +9,7 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from archsim.config import config_hash
 from archsim.energy import energy_breakdown, load_energy_table
@@ -49,6 +49,9 @@ def parse_workload(workload: Mapping[str, Any]) -> dict[str, Any]:
                 raise InputError(f"workload.gemm: {name} must be >= 1, got {v}")
         w["gemm"] = tuple(dims)
     else:
+        if not isinstance(w["model"], str) or not w["model"]:
+            raise InputError(f"workload.model: expected a zoo name or an .onnx path, got "
+                             f"{w['model']!r}")
         batch = w.get("batch", 32)
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InputError(f"workload.batch: must be an integer >= 1, got {batch!r}")
@@ -74,14 +77,18 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
         spec = GemmSpec(layer="gemm", pass_="FF", m=m, k=k, n=n, prunable=True)
         return schedule_gemms([spec], nm, shape, mem, workload=f"gemm{m}x{k}x{n}", batch=1,
                               strict=True, **kw)
-    from workloads.dnn import get_model
+    from workloads.dnn import load_model
 
-    return schedule_training(get_model(w["model"]), w["batch"], nm, shape, mem, **kw)
+    return schedule_training(load_model(w["model"], batch=w["batch"]), w["batch"], nm, shape,
+                             mem, **kw)
 
 
-def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0) -> RunResult:
-    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance)."""
-    stats = SatModel(cfg, schedule).run()
+def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0,
+                 on_gemm_done: Callable[[int], None] | None = None) -> RunResult:
+    """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance).
+
+    ``on_gemm_done(plan_index)`` is called as the array finishes each GEMM (progress display)."""
+    stats = SatModel(cfg, schedule, on_gemm_done=on_gemm_done).run()
     total = int(math.ceil(stats.total_cycles))
     plans = schedule.plans
     phase: dict[str, int] = {"FF": 0, "BP": 0, "WU": 0, "drain": 0}

@@ -263,8 +263,8 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise InputError(_validation_message(err, where)) from None
-    base_path = _resolve_base(spec.base, spec_dir)
     try:
+        base_path = _resolve_base(spec.base, spec_dir)
         base = load_config(base_path)
     except InputError as exc:
         raise InputError(f"{where}: base: {exc}") from None
@@ -286,6 +286,7 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
     for i, wl in enumerate(spec.workloads):
         if not wl:
             raise InputError(f"{where}: workloads[{i}]: empty workload")
+        _resolve_onnx_model(wl, spec_dir, f"{where}: workloads[{i}].model")
     constraints = []
     for i, text in enumerate(spec.constraints):
         try:
@@ -293,6 +294,27 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
         except InputError as exc:
             raise InputError(f"{where}: constraints[{i}]: {exc}") from None
     return LoadedSpec(spec=spec, path=where, base=base, constraints=tuple(constraints), hash=spec_hash(spec))
+
+
+def _resolve_onnx_model(wl: dict[str, Any], spec_dir: Path | None, where: str) -> None:
+    """An ONNX ``model`` path is taken relative to the spec file and imported once here, so a
+    bad graph fails before any point runs (the points then carry the absolute path)."""
+    from workloads.dnn.onnx_import import import_onnx, is_onnx_path
+
+    model = wl.get("model")
+    if not isinstance(model, str) or not is_onnx_path(model):
+        return
+    p = Path(model).expanduser()
+    if not p.is_absolute() and spec_dir is not None and (spec_dir / p).exists():
+        p = spec_dir / p
+    if not p.exists():
+        raise InputError(f"{where}: {model}: file not found")
+    wl["model"] = str(p.resolve())
+    batch = wl.get("batch", 32)
+    try:
+        import_onnx(wl["model"], batch=batch if isinstance(batch, int) else None)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _first(axis: Axis, where: str) -> Any:

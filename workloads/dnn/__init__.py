@@ -18,6 +18,7 @@ from workloads.dnn.lowering import (
     training_gemms,
 )
 from workloads.dnn.zoo import MODELS, Model, get_model
+from workloads.dnn.onnx_import import import_onnx, load_model
 
 __all__ = [
     "Layer",
@@ -25,6 +26,8 @@ __all__ = [
     "Model",
     "MODELS",
     "get_model",
+    "load_model",
+    "import_onnx",
     "Gemm",
     "Pass",
     "training_gemms",

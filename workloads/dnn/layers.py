@@ -4,7 +4,9 @@ What is modelled
 ----------------
 A `Layer` is one operator of a network, described by shapes only (no values):
 
-* ``conv2d``: a 2-D convolution, optionally grouped and with a bias.
+* ``conv2d``: a 2-D convolution, optionally grouped (``groups`` > 1; depthwise when
+  ``groups == in_ch``), dilated, with asymmetric padding (``padding`` is top/left,
+  ``padding_end`` bottom/right when it differs, as ONNX allows) and with a bias.
 * ``linear``: a fully connected layer applied at ``tokens`` positions per sample (1 for a CNN
   classifier, the sequence length for a transformer).  A ``tied_to`` layer reuses another
   layer's weight (GPT-2's LM head reuses the token embedding): it is a GEMM with a weight
@@ -43,7 +45,7 @@ _KINDS = ("conv2d", "linear", "matmul", "embedding", "norm")
 # Shape fields each kind uses; every other shape field must keep its default.
 _FIELDS = {
     "conv2d": ("in_ch", "out_ch", "kernel", "stride", "padding", "in_hw", "out_hw", "groups",
-               "bias"),
+               "bias", "dilation", "padding_end"),
     "linear": ("in_features", "out_features", "tokens", "bias", "tied_to"),
     "matmul": ("m", "k", "n", "count"),
     "norm": ("features", "tokens"),
@@ -91,6 +93,9 @@ class Layer:
     in_hw: tuple[int, int] = (0, 0)
     out_hw: tuple[int, int] = (0, 0)
     groups: int = 1
+    dilation: tuple[int, int] = (1, 1)
+    #: bottom/right padding when it differs from ``padding`` (top/left); None: symmetric
+    padding_end: tuple[int, int] | None = None
     # linear
     in_features: int = 0
     out_features: int = 0
@@ -116,7 +121,8 @@ class Layer:
             raise InputError(f"layer name: expected a non-empty string, got {self.name!r}")
         if self.kind not in _KINDS:
             raise InputError(f"{where}: kind must be one of {', '.join(_KINDS)}; got {self.kind!r}")
-        for field_name in ("kernel", "stride", "padding", "in_hw", "out_hw"):
+        for field_name in ("kernel", "stride", "padding", "in_hw", "out_hw", "dilation",
+                           "padding_end"):
             if isinstance(getattr(self, field_name), list):  # e.g. read back from JSON
                 object.__setattr__(self, field_name, tuple(getattr(self, field_name)))
         used = _FIELDS[self.kind]
@@ -131,27 +137,38 @@ class Layer:
             self._check_conv(where)
 
     def _check_conv(self, where: str) -> None:
-        for field_name in ("kernel", "stride", "padding", "in_hw", "out_hw"):
+        for field_name in ("kernel", "stride", "padding", "in_hw", "out_hw", "dilation",
+                           "padding_end"):
             pair = getattr(self, field_name)
+            if field_name == "padding_end" and pair is None:
+                continue
             if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(_is_int, pair))):
                 raise InputError(f"{where}: {field_name} must be a pair of ints, got {pair!r}")
-        if min(*self.kernel, *self.stride, *self.in_hw) < 1 or min(self.padding) < 0:
+        if (min(*self.kernel, *self.stride, *self.in_hw, *self.dilation) < 1
+                or min(*self.padding, *self.pads_end) < 0):
             raise InputError(
-                f"{where}: kernel, stride, in_hw must be >= 1 and padding >= 0, got kernel "
-                f"{self.kernel}, stride {self.stride}, in_hw {self.in_hw}, padding {self.padding}"
+                f"{where}: kernel, stride, dilation, in_hw must be >= 1 and padding >= 0, got "
+                f"kernel {self.kernel}, stride {self.stride}, dilation {self.dilation}, in_hw "
+                f"{self.in_hw}, padding {self.padding}/{self.pads_end}"
             )
         if self.in_ch % self.groups or self.out_ch % self.groups:
             raise InputError(
                 f"{where}: groups={self.groups} must divide in_ch={self.in_ch} and "
                 f"out_ch={self.out_ch}"
             )
-        expected = _conv_out_hw(self.in_hw, self.kernel, self.stride, self.padding)
+        expected = _conv_out_hw(self.in_hw, self.kernel, self.stride, self.padding,
+                                self.dilation, self.pads_end)
         if min(expected) < 1:
             raise InputError(f"{where}: kernel {self.kernel} larger than padded input {self.in_hw}")
         if self.out_hw != expected:
             raise InputError(f"{where}: out_hw {self.out_hw} inconsistent, expected {expected}")
 
     # ---- derived quantities -------------------------------------------------------------
+    @property
+    def pads_end(self) -> tuple[int, int]:
+        """Bottom/right padding of a conv2d (``padding`` unless set apart)."""
+        return self.padding if self.padding_end is None else self.padding_end
+
     @property
     def has_weight(self) -> bool:
         """True for layers whose GEMM has a weight operand (conv2d and linear, tied or not)."""
@@ -213,13 +230,15 @@ _DEFAULTS = {
     name: getattr(Layer, name)
     for name in ("in_ch", "out_ch", "kernel", "stride", "padding", "in_hw", "out_hw", "groups",
                  "in_features", "out_features", "tied_to", "bias", "tokens", "m", "k", "n",
-                 "count", "features", "num", "dim")
+                 "count", "features", "num", "dim", "dilation", "padding_end")
 }
 
 
-def _conv_out_hw(in_hw, kernel, stride, padding) -> tuple[int, int]:
+def _conv_out_hw(in_hw, kernel, stride, padding, dilation=(1, 1), pads_end=None) -> tuple[int, int]:
+    pads_end = padding if pads_end is None else pads_end
     return tuple(
-        (i + 2 * p - kk) // s + 1 for i, kk, s, p in zip(in_hw, kernel, stride, padding)
+        (i + p0 + p1 - d * (kk - 1) - 1) // s + 1
+        for i, kk, s, p0, p1, d in zip(in_hw, kernel, stride, padding, pads_end, dilation)
     )
 
 
@@ -234,15 +253,31 @@ def conv2d(
     padding: int | tuple[int, int] = 0,
     groups: int = 1,
     bias: bool = False,
+    dilation: int | tuple[int, int] = 1,
+    padding_end: int | tuple[int, int] | None = None,
 ) -> Layer:
-    """A 2-D convolution; ``out_hw`` is computed from the other shapes."""
+    """A 2-D convolution; ``out_hw`` is computed from the other shapes.
+
+    ``groups`` splits the channels into independent convolutions (``groups == in_ch``:
+    depthwise); ``padding_end`` is the bottom/right padding when it differs from ``padding``.
+
+    >>> dw = conv2d("dw", 32, 32, kernel=3, padding=1, in_hw=112, groups=32)
+    >>> dw.params, dw.macs
+    (288, 3612672)
+    """
     kernel = _pair(kernel, f"layer {name!r}: kernel")
     stride = _pair(stride, f"layer {name!r}: stride")
     padding = _pair(padding, f"layer {name!r}: padding")
     in_hw = _pair(in_hw, f"layer {name!r}: in_hw")
-    out_hw = _conv_out_hw(in_hw, kernel, stride, padding)
+    dilation = _pair(dilation, f"layer {name!r}: dilation")
+    if padding_end is not None:
+        padding_end = _pair(padding_end, f"layer {name!r}: padding_end")
+        if padding_end == padding:
+            padding_end = None
+    out_hw = _conv_out_hw(in_hw, kernel, stride, padding, dilation, padding_end)
     return Layer(name, "conv2d", in_ch=in_ch, out_ch=out_ch, kernel=kernel, stride=stride,
-                 padding=padding, in_hw=in_hw, out_hw=out_hw, groups=groups, bias=bias)
+                 padding=padding, in_hw=in_hw, out_hw=out_hw, groups=groups, bias=bias,
+                 dilation=dilation, padding_end=padding_end)
 
 
 def linear(

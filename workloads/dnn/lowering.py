@@ -15,9 +15,15 @@ BP    gradient w.r.t. the input         batch·P          Cout              Cin�
 WU    gradient w.r.t. the weight        Cin·kh·kw        batch·P           Cout           dense
 ====  ===============================  ===============  ================  =============  ======
 
-``count = G``.  The im2col ``k`` axis of FF is ordered ``(kh, kw, Cin)``, so runs of
-``channels = Cin`` consecutive ``k`` elements are consecutive input channels and N:M groups of
-``M | Cin`` never straddle a kernel position.  BP produces the im2col-shaped input gradient
+``count = G`` (per group ``Cin = in_ch / G``, ``Cout = out_ch / G``): a grouped convolution is
+a batched GEMM of ``G`` independent instances, a depthwise one (``G = in_ch``) has ``Cin = 1``.
+The im2col ``k`` axis of FF is ordered ``(kh, kw, Cin)``, so runs of ``channels = Cin``
+consecutive ``k`` elements are consecutive input channels *of one group* and N:M groups of
+``M | Cin`` never straddle a kernel position or a convolution group (BDWP prunes along the input
+channels inside each group; BP along the output channels inside each group).  When the channels
+per group are fewer than ``M`` or not a multiple of it (a depthwise conv: 1; ShuffleNet's
+first grouped 1x1 conv), that GEMM cannot be pruned N:M and the scheduler runs it dense
+(`dataflow.sat.effective_nm`), exactly as it does for the 3-channel first convolution.  BP produces the im2col-shaped input gradient
 (``col2im`` scatter-adds it back: elementwise work, not a GEMM).  BP is omitted for a layer
 that no trainable layer precedes (the first layer of a CNN or ViT): the gradient w.r.t. the
 model's input is never needed.  BERT and GPT-2 begin with embeddings, so all their linear

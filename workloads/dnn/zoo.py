@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from workloads.dnn.layers import Layer, conv2d, embedding, linear, matmul, norm
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 
 __all__ = ["Model", "MODELS", "get_model"]
 
@@ -264,5 +264,6 @@ def get_model(name: str) -> Model:
     11689512
     """
     if name not in MODELS:
-        raise InputError(f"model: unknown {name!r}; choose one of {', '.join(MODELS)}")
+        raise InputError(f"model: unknown {name!r}{did_you_mean(name, MODELS)} "
+                         f"(choose one of {', '.join(MODELS)})")
     return _build(name)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import scipy.sparse as sp
 
-from workloads.errors import InputError
+from workloads.errors import InputError, did_you_mean
 from workloads.graphs.mtx import read_mtx
 
 __all__ = ["bundled_names", "load_matrix"]
@@ -54,6 +54,7 @@ def load_matrix(name_or_path: str | os.PathLike) -> sp.csr_array:
                 return read_mtx(path)
         if not os.path.exists(text) and not text.lower().endswith(".mtx"):
             raise InputError(
-                f"matrix: unknown {text!r}; give a .mtx path or one of {', '.join(names)}"
+                f"matrix: unknown {text!r}{did_you_mean(text, names)} (give a .mtx path or one "
+                f"of {', '.join(names)})"
             )
     return read_mtx(name_or_path)
