@@ -48,8 +48,12 @@ What is simulated, and at what granularity
   later of its chain and the moment every resource has served its whole demand.  A trial at
   the loaded rate finds the bottleneck; then the demand is committed at the slowed pace on the
   other resources (a task held up by one resource does not hog the others) and as fast as
-  capacity frees up on the bottleneck (work-conserving).  A DMA command's words are a burst at
-  the engine's rate, reserved before the rest of the task, which starts when they are back.
+  capacity frees up on the bottleneck (work-conserving).  First come, first served would starve
+  the last of the tasks that start *together* (every thread's first task at a phase start), so
+  that wave shares the servers instead (processor sharing: each of its tasks is slowed by the
+  load the wave puts on its worst server within the task's own window).  A DMA command's words
+  are a burst at the engine's rate, reserved before the rest of the task, which starts when
+  they are back.
 * **Simplified / not modelled**: the order of the operations inside a task (their demands are
   spread evenly over it; this is the batching); DRAM banks, rows and refresh (a DRAM-specific
   latency-vs-load curve plugs into `archsim.piuma.queueing`); instruction caches; cache hits
@@ -115,6 +119,21 @@ class Calendar:
         self._ensure(b1)
         used = self.used[ids, b0 - self.base : b1 - self.base].sum(axis=1)
         return used / (self.cap[ids] * W * (b1 - b0))
+
+    def add(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration: float) -> None:
+        """Book ``demand`` on each resource spread evenly over ``[t0, t0 + duration)``, whatever
+        is already booked (fair sharing: the caller has already stretched ``duration`` by the
+        load it shares the window with)."""
+        W = self.W
+        duration = max(float(duration), 1e-9)
+        t1 = t0 + duration
+        b0 = int(t0 // W)
+        b1 = int(-(-t1 // W))
+        self._ensure(b1)
+        edges = np.clip(np.arange(b0, b1 + 1) * W, t0, t1)
+        frac = np.diff(edges) / duration  # share of the demand in each bucket
+        self.used[ids, b0 - self.base : b1 - self.base] += demand[:, None] * frac[None, :]
+        self.busy[ids] += demand / self.cap[ids]
 
     def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration, commit: bool) -> np.ndarray:
         """Finish time of each resource's demand, filled from ``t0`` at rate at most
@@ -241,10 +260,14 @@ def simulate_program(
     pipe_cap = cfg.threads_per_mtp * instr_per_group
     pipe_res = 0.5 * instr_per_group
     rho_max = cfg.sim.queue_rho_max
+    use_wave = True
     dma_lat = float(topo.latency.mean())
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0}
 
-    def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
+    def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int, probe: bool = False, wave=None):
+        """Book task ``t`` and return its duration.  ``probe``: only return (ids, demand,
+        duration) of its non-DMA part, booking nothing.  ``wave``: the load factor of every
+        server over the tasks that start together with this one (`start_wave`)."""
         slots = dem.ctrl_slots[t].copy()
         trips = dem.ctrl_trips[t].copy()
         outb = dem.out_bytes[t].copy()
@@ -280,6 +303,14 @@ def simulate_program(
         wb = float(bank_d @ w_bank) / bsum if bsum > 0 else 0.0
         chain = float(trips @ lat) + sp_chain + dem.sp_ops[t] * wb + prog.instr[t] / issue + dem.mem_ops[t] * w_pipe
         chain += prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap
+        if probe:
+            rest = chain - (prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap if dem.dma_words[t] > 0 else 0.0)
+            ids = np.concatenate([r_ctrl, [r_pipe[pipe]], bank_ids, r_link])
+            sl = slots - dem.dma_part[0][t] if dem.dma_part is not None else slots
+            ld = link_d - (topo.link_load(core, dem.dma_part[1][t], dem.dma_part[2][t]) if dem.dma_part is not None and L else 0.0)
+            d = np.concatenate([sl, [float(prog.instr[t])], bank_d, ld])
+            nz = d > 1e-12
+            return ids[nz], d[nz], max(rest, 1.0)
         stats["wait"] += chain - chain0
         stats["w_ctrl"] += float(trips @ w_ctrl)
         stats["w_bank"] += dem.sp_ops[t] * wb
@@ -317,14 +348,22 @@ def simulate_program(
         dur0 = max(rest, 1.0)
         if ids.size == 0:
             return t1 + dur0 - now
-        fin = cal.reserve(ids, d, t1, dur0, commit=False)
-        dur1 = max(dur0, float(fin.max()) - t1)
-        # the task runs at the pace of its bottleneck: the other resources see its demand spread
-        # over the slowed duration; the bottleneck itself keeps taking capacity as soon as it
-        # frees up (work-conserving), at up to the unloaded rate
-        bottleneck = fin >= t1 + dur1 - 1e-6
-        fin = cal.reserve(ids, d, t1, np.where(bottleneck, dur0, dur1), commit=True)
-        end = max(t1 + dur0, float(fin.max()))
+        if wave is not None:
+            # tasks starting together share every server in proportion (processor sharing):
+            # each is slowed by the total load factor of its worst server over the wave
+            dur1 = dur0 * max(1.0, float(wave[ids].max()))
+            cal.add(ids, d, t1, dur1)
+            fin = np.full(ids.size, t1 + dur1)
+            end = t1 + dur1
+        else:
+            fin = cal.reserve(ids, d, t1, dur0, commit=False)
+            dur1 = max(dur0, float(fin.max()) - t1)
+            # the task runs at the pace of its bottleneck: the other resources see its demand
+            # spread over the slowed duration; the bottleneck itself keeps taking capacity as
+            # soon as it frees up (work-conserving), at up to the unloaded rate
+            bottleneck = fin >= t1 + dur1 - 1e-6
+            fin = cal.reserve(ids, d, t1, np.where(bottleneck, dur0, dur1), commit=True)
+            end = max(t1 + dur0, float(fin.max()))
         stats["link_bytes"] += float(link_d.sum())
         if L:
             stats["die_bytes"] += float(link_d[die_link].sum())
@@ -349,6 +388,34 @@ def simulate_program(
                 queues[int(qid)] = iter(assignment.tasks[q == qid].tolist())
         per_core = bool(queues) and -1 not in queues
 
+        # the first task of every thread starts at the phase start: share the servers fairly
+        # among that wave (the calendars' first-come order would starve the last starters)
+        first: dict[int, int] = {}
+        if assignment.thread_ptr is not None:
+            for tid in range(T):
+                mine0 = assignment.thread_tasks(tid)
+                if mine0.size:
+                    first[tid] = int(mine0[0])
+        wave_rho: dict[int, np.ndarray] = {}
+        if first and use_wave and len(first) * caps.size <= 5_000_000:
+            tids = list(first)
+            D = np.zeros((len(tids), caps.size))
+            dur = np.zeros(len(tids))
+            for k, tid in enumerate(tids):
+                ids_w, d_w, dur[k] = run_task(first[tid], tid // tpc, int(pipe_of[tid]), env.now, False, 0, probe=True)
+                D[k, ids_w] = d_w
+            # work of the wave inside each task's window [0, dur_i): all of a shorter task's
+            # work, a longer one's at its rate; as a fraction of each server's capacity
+            o = np.argsort(dur, kind="stable")
+            Ds, ds = D[o], dur[o]
+            shorter = np.cumsum(Ds, axis=0)
+            rate = Ds / ds[:, None]
+            longer = np.cumsum(rate[::-1], axis=0)[::-1]
+            longer = np.vstack([longer[1:], np.zeros((1, caps.size))])
+            load = (shorter + ds[:, None] * longer) / (caps[None, :] * ds[:, None])
+            for k, idx in enumerate(o):
+                wave_rho[tids[idx]] = load[k]
+
         def thread(tid: int, my_tasks):
             nonlocal keep
             core = tid // tpc
@@ -356,10 +423,10 @@ def simulate_program(
             # a dynamic queue's counter lives at controller 0 (global) or the core's own controller
             q_ctrl = core if per_core else 0
             it = my_tasks if my_tasks is not None else queues.get(core if per_core else -1, iter(()))
-            for t in it:
+            for i, t in enumerate(it):
                 now = env.now
                 cal.advance(now, keep)
-                dur = run_task(int(t), core, pipe, now, my_tasks is None, q_ctrl)
+                dur = run_task(int(t), core, pipe, now, my_tasks is None, q_ctrl, wave=wave_rho.get(tid) if i == 0 else None)
                 keep = max(keep, 2.0 * dur)
                 stats["busy"] += dur
                 stats["events"] += 1
