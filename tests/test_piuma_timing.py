@@ -191,10 +191,12 @@ def test_atomics_move_message_bytes_not_occupancy(cfg):
 def test_die_topology_all_to_all(cfg):
     c = with_overrides(cfg, {"dies": 4})
     topo = Topology.build(c)
-    die_links = [n for n, d in zip(topo.link_names, topo.is_die_link) if d]
-    assert len(die_links) == 4 * 3  # one per ordered die pair
+    die = topo.is_die_link
+    # one link per ordered die pair, as min(ports, I/O routers) = 8 parallel sub-links
+    assert int(die.sum()) == 4 * 3 * 8
     # a die's 32 optical ports are spread over its 3 peers: 10 ports x 32 B/cycle per pair
     assert c.die_link_bytes_per_cycle == 10 * 32
+    assert topo.link_bytes_per_cycle[die].sum() == pytest.approx(4 * 3 * 10 * 32)
     for p in range(c.cores):
         for q in range(c.cores):
             crossings = sum(topo.is_die_link[li] for li in topo.paths[p][q])

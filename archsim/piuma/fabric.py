@@ -6,9 +6,11 @@
 * **Mesh.**  Each die is a ``mesh_rows x mesh_cols`` mesh of routers with directed links
   between neighbours, routing XY.  Cores sit at ``core_routers``; the other routers feed the
   optical I/O.  Dies are joined all-to-all by one optical link per ordered die pair (the mesh
-  protocol extended over optics; a die's optical ports are spread over its peers), leaving die ``d`` at I/O router ``io[e mod n_io]`` and
-  entering die ``e`` at ``io[d mod n_io]``: a request from core ``p`` on die ``d`` to a
-  controller on die ``e`` routes XY to that I/O router, crosses, then routes XY on die ``e``.
+  protocol extended over optics; a die's optical ports are spread over its peers).  A pair's
+  ports form ``min(ports, n_io)`` parallel sub-links at different I/O routers; core ``p``
+  (local index ``l``) uses sub-link ``s = l mod n_sub``, leaving die ``d`` at I/O router
+  ``io[(s + e) mod n_io]`` and entering die ``e`` at ``io[(s + d) mod n_io]``: a request routes
+  XY to that I/O router, crosses, then routes XY on die ``e`` to the controller.
 * **Messages.**  A memory request is one message out and (for reads and atomics) one back: a
   read request is ``header_bytes``, a response ``header_bytes`` + 8 bytes per word, a write
   ``header_bytes`` + 8 bytes per word (posted, no acknowledgement), an atomic
@@ -124,6 +126,8 @@ class Topology:
 
         N = cfg.cores
         nio = len(io_r)
+        ports = max(1, net.optical_ports_per_die // max(cfg.dies - 1, 1))
+        n_sub = max(1, min(ports, nio))
         paths: list[list[tuple[int, ...]]] = []
         hops = np.zeros((N, N))
         for p in range(N):
@@ -135,10 +139,13 @@ class Topology:
                     path = xy(dp, core_r[lp], core_r[lq])
                     hops[p, q] = len(path)
                 else:
-                    exit_r, entry_r = io_r[dq % nio], io_r[dp % nio]
+                    # the pair's ports form n_sub parallel sub-links at different I/O routers;
+                    # a core uses sub-link (its local index mod n_sub)
+                    sub = lp % n_sub
+                    exit_r, entry_r = io_r[(sub + dq) % nio], io_r[(sub + dp) % nio]
                     a = xy(dp, core_r[lp], exit_r)
                     b = xy(dq, entry_r, core_r[lq])
-                    dl = link(("o", dp, dq), f"die{dp}->die{dq}", cfg.die_link_bytes_per_cycle, net.die_link_latency_cycles, True)
+                    dl = link(("o", dp, dq, sub), f"die{dp}->die{dq}.{sub}", cfg.die_link_bytes_per_cycle / n_sub, net.die_link_latency_cycles, True)
                     path = a + [dl] + b
                     hops[p, q] = len(a) + len(b)
                 row.append(tuple(path))
