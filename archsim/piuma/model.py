@@ -48,10 +48,13 @@ What is simulated, and at what granularity
   later of its chain and the moment every resource has served its whole demand.  A trial at
   the loaded rate finds the bottleneck; then the demand is committed at the slowed pace on the
   other resources (a task held up by one resource does not hog the others) and as fast as
-  capacity frees up on the bottleneck (work-conserving).  First come, first served would starve
-  the last of the tasks that start *together* (every thread's first task at a phase start), so
-  that wave shares the servers instead (processor sharing: each of its tasks is slowed by the
-  load the wave puts on its worst server within the task's own window).  A DMA command's words
+  capacity frees up on the bottleneck (work-conserving).  First come, first served starves the
+  last of the tasks that start *together* (every thread's first task at a phase start); with
+  ``sim.start_wave: true`` that wave shares the servers instead (processor sharing: each of its
+  tasks is slowed by the load the wave puts on its worst server within the task's own window).
+  That agrees better with the access level on inputs with about one task per thread, but is
+  not monotone in latencies (a slower task spreads its load thinner over the others' windows),
+  so it is off by default.  A DMA command's words
   are a burst at the engine's rate, reserved before the rest of the task, which starts when
   they are back.
 * **Simplified / not modelled**: the order of the operations inside a task (their demands are
@@ -260,7 +263,7 @@ def simulate_program(
     pipe_cap = cfg.threads_per_mtp * instr_per_group
     pipe_res = 0.5 * instr_per_group
     rho_max = cfg.sim.queue_rho_max
-    use_wave = True
+    use_wave = cfg.sim.start_wave
     dma_lat = float(topo.latency.mean())
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0}
 
