@@ -36,8 +36,9 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Iterator, Literal, Sequence
+from typing import Iterator, Sequence
 
+from dataflow.contract import DATAFLOWS, Dataflow, tile_occupancy_cycles
 from workloads.errors import InputError
 from workloads.sparsity import DENSE, NM, parse_nm
 
@@ -55,9 +56,8 @@ __all__ = [
     "schedule_training",
     "block_steps",
     "training_gemm_specs",
+    "Dataflow",
 ]
-
-Dataflow = Literal["ws", "os"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class GemmSpec:
     """One GEMM to map: ``out[m, n] = Σ_k A[m, k]·B[k, n]``, repeated ``count`` times.
 
     ``prunable``: B is a weight that BDWP prunes N:M along ``k`` (FF and BP of layers with
-    weights).  ``depends_on``: index of the GEMM whose output is A (-1: none).
+    weights).  ``depends_on``: index of the GEMM whose output is A (None: none).
     """
 
     layer: str
@@ -135,7 +135,7 @@ class GemmSpec:
     n: int
     count: int = 1
     prunable: bool = False
-    depends_on: int = -1
+    depends_on: int | None = None
     channels: int = 0  # run length of consecutive channels along k (0: k itself)
 
     @property
@@ -180,7 +180,7 @@ class GemmPlan:
     elements_per_step: int
     interleave: int
     weight_source: str  # "dense" | "pregenerated" | "prune_on_load"
-    depends_on: int
+    depends_on: int | None
     est_cycles: int
     est_dram_bytes: int
 
@@ -246,7 +246,8 @@ class Schedule:
                 memory=MemoryShape(**d["memory"]),
                 pregenerate=bool(d["pregenerate"]),
                 interleave=bool(d["interleave"]),
-                plans=tuple(GemmPlan(**p) for p in d["plans"]),
+                plans=tuple(GemmPlan(**{**p, "depends_on": _dep(p.get("depends_on"))})
+                            for p in d["plans"]),
             )
         except (KeyError, TypeError) as exc:
             raise InputError(f"schedule: malformed schedule JSON ({exc})") from None
@@ -257,6 +258,11 @@ class Schedule:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise InputError(f"schedule: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def _dep(v):
+    """A plan's dependency from JSON: an index, or None (schedules saved before 0.2 wrote -1)."""
+    return None if v is None or v < 0 else int(v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,11 +289,6 @@ def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _os_steps(klen: int, e: int, interleave: int, acc: int) -> int:
-    per_round = max(interleave, acc)
-    return _ceil(_ceil(klen, e) * per_round, interleave)
-
-
 def _weight_bytes(elems: int, nm: NM, operand_bytes: int, source: str) -> int:
     """DRAM bytes of ``elems`` dense-equivalent weight elements as loaded."""
     if nm.is_dense or source == "prune_on_load":
@@ -303,6 +304,15 @@ def _tiles_and_stream(df: str, shape: ArrayShape, e: int, mlen: int, klen: int,
     if df == "ws":
         return _ceil(nlen, C) * _ceil(klen, R * e), mlen
     return _ceil(mlen, R) * _ceil(nlen, C), _ceil(klen, e)
+
+
+@lru_cache(maxsize=65536)
+def _tile_cycles(df: str, rows: int, cols: int, stream: int, acc: int, inter: int,
+                 overlap: bool) -> int:
+    """A tile's occupancy in a steady run, from the timing contract (memoised: hot loop)."""
+    return tile_occupancy_cycles(df, rows=rows, cols=cols, stream_len=stream,
+                                 acc_latency_cycles=acc, interleave=inter if df == "os" else 1,
+                                 overlap=overlap)
 
 
 def _parts(d: int, b: int) -> list[tuple[int, int]]:
@@ -330,13 +340,8 @@ def _estimate(spec: GemmSpec, nm: NM, df: str, mb: int, kb: int, nb: int,
     for ml, mc in _parts(m, mb):
         for kl, kc in _parts(k, kb):
             for nl, nc in _parts(n, nb):
-                if df == "ws":
-                    per = max(ml, R, L) if shape.overlap_tiles else ml + 2 * R + C + 1
-                    comp = _ceil(nl, C) * _ceil(kl, R * e) * per
-                else:
-                    steps = _os_steps(kl, e, inter, L)
-                    per = max(steps, R) if shape.overlap_tiles else steps + 2 * R + C + 1
-                    comp = _ceil(ml, R) * _ceil(nl, C) * per
+                tiles, stream = _tiles_and_stream(df, shape, e, ml, kl, nl)
+                comp = tiles * _tile_cycles(df, R, C, stream, L, inter, shape.overlap_tiles)
                 kinds.append((comp, ml * kl * ob, _weight_bytes(kl * nl, nm, ob, source),
                               ml * nl * ob / nkb, mc * kc * nc))
     first = (mb * kb * ob + _weight_bytes(kb * nb, nm, ob, source)) / bw
@@ -376,7 +381,7 @@ def plan_gemm(spec: GemmSpec, nm: NM, shape: ArrayShape, mem: MemoryShape, *, in
     The choice depends only on the GEMM's shape, so it is memoised on everything but its
     name, index and dependency (ResNet's repeated blocks are planned once).
     """
-    core = replace(spec, layer="", pass_="", depends_on=-1)
+    core = replace(spec, layer="", pass_="", depends_on=None)
     plan = _plan_gemm_cached(core, nm, shape, mem, tuple(dataflows), interleave, pregenerate,
                              prune_lanes, strict)
     if isinstance(plan, InputError):
@@ -421,7 +426,7 @@ def _plan_gemm(
     cands: list[tuple] = []
     smallest_need = None
     for df in dataflows:
-        if df not in ("ws", "os"):
+        if df not in DATAFLOWS:
             raise InputError(f"schedule.dataflow: expected 'ws' or 'os', got {df!r}")
         # Block units: WS tiles are (stream) x (R*e) x C, OS tiles are R x (stream) x C.
         m_unit = 1 if df == "ws" else R
@@ -519,14 +524,14 @@ def training_gemm_specs(gemms: Sequence, *, order: str = "offline") -> list[Gemm
         by_layer[g.layer].append(g)
     specs: list[GemmSpec] = []
 
-    def add(g, dep: int) -> int:
+    def add(g, dep: int | None) -> int:
         specs.append(GemmSpec(layer=g.layer, pass_=g.pass_, m=int(g.m), k=int(g.k), n=int(g.n),
                               count=int(g.count), prunable=bool(g.weight_operand)
                               and g.pass_ in ("FF", "BP"), depends_on=dep,
                               channels=int(getattr(g, "channels", 0) or 0)))
         return len(specs) - 1
 
-    last = -1
+    last: int | None = None
     for g in ff:
         last = add(g, last)
     grad_src = last  # the gradient of the last layer's output comes from the loss after FF

@@ -21,10 +21,10 @@ tiling covers every MAC exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from dataflow.contract import Dataflow
 from dataflow.sat import ArrayShape, pe_elements_per_step
 from workloads.errors import InputError
 from workloads.sparsity import NM, nm_mask
@@ -83,7 +83,7 @@ def cut_tiles(
     nm: NM,
     shape: ArrayShape,
     *,
-    dataflow: Literal["ws", "os"] = "ws",
+    dataflow: Dataflow = "ws",
     max_stream: int | None = None,
 ) -> list[Tile]:
     """All tiles of ``a @ b`` (``b`` must satisfy N:M along ``k``; it is not re-pruned).

@@ -4,8 +4,9 @@
   driven by stored positions, adder tree; WS (double-buffered weights) or OS (accumulator and
   drain register).
 * `SparseArray` (`rtl.array`): ``rows × cols`` PEs with skew/deskew registers and valid/ready
-  control; its cycles are `archsim.sat.contract.tile_timing`, its values
-  `archsim.sat.contract.golden_ws` / `golden_os`.
+  control; its cycles are `dataflow.contract.tile_timing`, its values
+  `dataflow.contract.golden_ws` / `golden_os` (the circuit side meets the simulator only
+  through that module; it never imports `archsim`).
 * `rtl.export`: Verilog (Amaranth's built-in Yosys) and `synth_stats` (cells, LUTs, FFs, DSPs).
 * `rtl.bench`: the simulator-agnostic tile testbench (driver, monitor, model, checker) used by
   the cocotb tests in ``tests/rtl`` and the Amaranth-simulator tests.

@@ -32,13 +32,15 @@ a drain never collides with the next one.  With tiles of equal length this costs
 step held (ready low) until the drain is free, which adds those held cycles to its latency.
 
 Cycles (``T`` steps, no stalls; a first input accepted in cycle 0, last output valid in cycle
-L-1 gives latency L) — the timing contract `archsim.sat.contract.tile_timing` states the same:
+L-1 gives latency L) — the timing contract `dataflow.contract.tile_timing` states the same, the
+short-tile hold included:
 
 * WS: interval ``max(T, rows)``, latency ``T + rows + cols + 1`` (input register, ``rows-1`` row
   skew + ``cols`` PE hops, one PE register per row on the psum path, ``cols-1-c`` deskew, output
   register).
 * OS: interval ``max(T, rows)``, latency ``T + 2·rows + cols`` (the same fill, then ``rows`` drain
-  beats).
+  beats); a tile of ``T < rows`` steps after one of span ``S`` is held
+  ``max(0, min(S, rows) - T)`` cycles (on its last step; a one-step tile on its only step).
 
 Input stalls (``valid`` low inside a tile) add exactly their number of cycles to the latency.
 Reset (``rst``, synchronous, active high) clears every register: a tile cut by a reset produces

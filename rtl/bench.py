@@ -9,14 +9,17 @@ simulator in the unit tests) calls, once per clock cycle::
 
 What it checks, per tile:
 
-* **values** — every output beat equals `archsim.sat.contract.golden_ws` / `golden_os` (with the
+* **values** — every output beat equals `dataflow.contract.golden_ws` / `golden_os` (with the
   array's ``acc_width`` wrap) and an independent numpy computation of the same tile, bit for bit;
+* **span and hold** — in a scenario without stalls, each tile's accepted span (first to last
+  input, inclusive) equals ``tile_timing(..., prev_span=<previous tile's span>).span_cycles``:
+  ``T``, plus the OS short-tile hold where the contract charges one, and nothing else;
 * **latency** — cycles from the tile's first accepted input to its last output, counted
-  inclusively, equal ``tile_timing(...).latency_cycles`` plus the cycles the tile's input was held
-  (valid low, or ready low) between its first and last step;
+  inclusively, equal ``latency_cycles - start_cycles`` of the contract (without stalls), or the
+  contract's latency of the unheld tile plus the cycles the input was held (with stalls);
 * **interval** — for back-to-back tiles with no input or load stalls between their starts,
-  ``first(k+1) - first(k) == tile_timing(stream_len=span_k).interval_cycles`` where ``span_k`` is
-  the tile's accepted span (``T`` when nothing stalled it).
+  ``first(k+1) - first(k)`` equals the contract's interval of a tile that streamed the previous
+  tile's accepted span, plus tile ``k+1``'s ``start_cycles`` (the hold of a one-step OS tile).
 
 A reset in the middle of a tile (``reset_at_tile``) asserts ``rst`` for a few cycles; every tile
 whose output was not complete is then sent again from scratch (weights included), and no output
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archsim.sat.contract import golden_os, golden_ws, tile_timing, wrap
+from dataflow.contract import golden_os, golden_ws, tile_timing, wrap
 
 from .layouts import pack_os_act, pack_ws_act, pack_ws_load, unpack_out
 
@@ -310,32 +313,40 @@ class TileBench:
         run, tile = self.runs[k], self.tiles[k]
         T = tile.steps
         span = run.last_in - run.first_in + 1
-        tt = tile_timing(self.dataflow, rows=self.rows, cols=self.cols, stream_len=T)
-        exp_lat = tt.latency_cycles + (span - T)
         lat = run.last_out - run.first_in + 1
+        kw = dict(rows=self.rows, cols=self.cols)
+        prev = self.runs[k - 1] if k > 0 else None
+        if prev is not None and (prev.epoch != run.epoch or prev.first_in is None
+                                 or prev.last_in is None):
+            prev = None  # first tile after a reset: nothing before it in the array
+        pspan = prev.last_in - prev.first_in + 1 if prev is not None else None
+        exact = not self.act_stall and not self.load_stall
+        if exact:
+            tt = tile_timing(self.dataflow, stream_len=T, prev_span=pspan, **kw)
+            if span != tt.span_cycles:
+                run.bad = True
+                self._error(f"tile {k} {tile.name}: input took {span} cycles for {T} steps, "
+                            f"expected {tt.span_cycles} (hold {tt.hold_cycles - tt.start_cycles} "
+                            f"after a tile of span {pspan}) with no stall")
+            exp_lat = tt.latency_cycles - tt.start_cycles
+            why = f"tile_timing latency {tt.latency_cycles} - {tt.start_cycles} held before the start"
+        else:
+            tt = tile_timing(self.dataflow, stream_len=T, **kw)
+            exp_lat = tt.latency_cycles + (span - T)
+            why = f"tile_timing latency {tt.latency_cycles} + {span - T} held input cycles"
         if lat != exp_lat:
             run.bad = True
             self._error(f"tile {k} {tile.name}: latency {lat} cycles (first input at cycle "
                         f"{run.first_in}, last output at {run.last_out}), expected {exp_lat} "
-                        f"= tile_timing latency {tt.latency_cycles} + {span - T} held input cycles")
-        if not self.act_stall and span != T and self.dataflow == "ws":
-            run.bad = True
-            self._error(f"tile {k} {tile.name}: input took {span} cycles for {T} steps with no stall")
-        prev = k - 1
-        if (prev >= 0 and self.runs[prev].first_in is not None and self.runs[prev].last_out is not None
-                and self.runs[prev].epoch == run.epoch
-                and not self.runs[prev].stalled and not run.stalled):
-            pspan = self.runs[prev].last_in - self.runs[prev].first_in + 1
-            exp_int = tile_timing(self.dataflow, rows=self.rows, cols=self.cols,
-                                  stream_len=pspan).interval_cycles
-            if self.dataflow == "os" and T == 1:
-                # a one-step tile's only beat is also its last: it waits for the drain chain
-                exp_int = max(exp_int, pspan - 1 + self.rows)
-            got_int = run.first_in - self.runs[prev].first_in
+                        f"= {why}")
+        if prev is not None and prev.last_out is not None and not prev.stalled and not run.stalled:
+            exp_int = (tile_timing(self.dataflow, stream_len=pspan, **kw).interval_cycles
+                       + tile_timing(self.dataflow, stream_len=T, prev_span=pspan, **kw).start_cycles)
+            got_int = run.first_in - prev.first_in
             self.report.intervals_checked += 1
             if got_int != exp_int:
                 run.bad = True
-                self._error(f"tile {k} {tile.name}: started {got_int} cycles after tile {prev}, "
-                            f"expected interval {exp_int} (tile {prev} span {pspan})")
+                self._error(f"tile {k} {tile.name}: started {got_int} cycles after tile {k - 1}, "
+                            f"expected interval {exp_int} (tile {k - 1} span {pspan})")
         if not run.bad:
             self.report.tiles_checked += 1

@@ -25,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dataflow.contract import timing_formulas
 from workloads.errors import InputError
 
 from .array import SparseArray
@@ -105,15 +106,8 @@ def _top_ports(text: str, name: str) -> list[str]:
 
 
 def _timing_note(array: SparseArray) -> dict:
-    from archsim.sat.contract import IO_LATENCY_CYCLES
-
-    R, C = array.rows, array.cols
-    if array.dataflow == "ws":
-        lat = f"T + {R + C - 1 + IO_LATENCY_CYCLES}"
-    else:
-        lat = f"T + {R + C - 1 + IO_LATENCY_CYCLES + R - 1}"
-    return {"interval_cycles": f"max(T, {R})", "latency_cycles": lat,
-            "contract": "archsim.sat.contract.tile_timing"}
+    """The instance's timing as formulas in ``T``, from the timing contract (acc latency 1)."""
+    return timing_formulas(array.dataflow, rows=array.rows, cols=array.cols)
 
 
 # ----------------------------------------------------------------------------- synthesis

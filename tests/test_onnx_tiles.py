@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from archsim.sat.contract import golden_os, golden_ws
+from dataflow.contract import golden_os, golden_ws
 from workloads.dnn import onnx_examples as ex
 from workloads.dnn.onnx_import import onnx_ff_weight
 

@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from archsim.sat.contract import wrap
+from dataflow.contract import wrap
 from rtl.array import SparseArray
 from rtl.bench import TileBench, random_tiles
 from rtl.pe import SparsePE
 from workloads.errors import InputError
 
-NMS = [(1, 1), (4, 4), (1, 4), (2, 4), (2, 8), (1, 8), (4, 8)]
+#: Powers of two and the cases that break power-of-two assumptions: odd N (an adder tree with an
+#: odd number of products), non-power-of-two M (index bits ceil(log2 M), positions up to M-1).
+NMS = [(1, 1), (4, 4), (1, 4), (2, 4), (2, 8), (1, 8), (4, 8),
+       (3, 8), (2, 3), (3, 6), (5, 5), (7, 8)]
 
 
 def _ids(nms):
@@ -169,8 +172,7 @@ def test_os_pe_accumulates_and_drains(n, m):
 
 
 # ----------------------------------------------------------------------------- tiny array
-def _run_array(dataflow, rows, cols, n, m, count, seed, **kw):
-    width, acc = 8, 32
+def _run_array(dataflow, rows, cols, n, m, count, seed, *, width=8, acc=32, **kw):
     dut = SparseArray(rows=rows, cols=cols, n=n, m=m, width=width, acc_width=acc, dataflow=dataflow)
     tiles = random_tiles(seed, count, dataflow=dataflow, rows=rows, cols=cols, n=n, m=m,
                          width=width, steps=(1, 7))
@@ -208,3 +210,25 @@ def test_array_bit_and_cycle_exact_on_amaranth_sim(dataflow):
 def test_array_with_input_stalls_on_amaranth_sim():
     rep = _run_array("ws", 3, 2, 1, 4, count=6, seed=22, act_stall=0.3, load_stall=0.3)
     assert rep.tiles_checked == 6
+
+
+#: Shapes that break power-of-two and square assumptions, on Amaranth's simulator (seconds each):
+#: 1-wide arrays (1×C, R×1), odd N, non-power-of-two M, accumulators from 16 to 64 bits,
+#: 16-bit operands.  The 16×16 arrays run on Icarus (`tests/rtl/test_cocotb_array.py`).
+ARRAYS = [
+    ("ws", 1, 4, 3, 8, 8, 16),
+    ("ws", 4, 1, 2, 3, 16, 64),
+    ("ws", 3, 2, 5, 5, 8, 33),
+    ("os", 5, 1, 3, 6, 8, 24),
+    ("os", 1, 3, 7, 8, 16, 64),
+    ("os", 3, 2, 2, 3, 8, 16),
+    ("os", 6, 7, 3, 8, 8, 17),  # the held one-step tile of issue #12 (interval 12, not 7)
+]
+
+
+@pytest.mark.parametrize("dataflow, rows, cols, n, m, width, acc", ARRAYS,
+                         ids=[f"{a[0]}_{a[1]}x{a[2]}_{a[3]}of{a[4]}_w{a[5]}_acc{a[6]}" for a in ARRAYS])
+def test_array_odd_shapes_on_amaranth_sim(dataflow, rows, cols, n, m, width, acc):
+    rep = _run_array(dataflow, rows, cols, n, m, count=10, seed=31 + rows * 7 + cols + n,
+                     width=width, acc=acc)
+    assert rep.tiles_checked == 10

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from archsim.sat.contract import golden_os, golden_ws, tile_timing, wrap
+from dataflow.contract import golden_os, golden_ws, tile_timing, wrap
 from dataflow.sat import ArrayShape
 from dataflow.tiles import assemble, cut_tiles
 from workloads.errors import InputError

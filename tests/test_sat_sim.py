@@ -173,3 +173,12 @@ def test_tiling_that_cannot_fit_is_an_error():
 def test_unsupported_ratio_is_an_error():
     with pytest.raises(InputError, match="not supported"):
         simulate_sat(CFG, {"gemm": [64, 64, 64], "sparsity": "4:8"})
+
+
+def test_no_dependency_is_none_and_old_schedules_still_load():
+    sched = make_schedule(CFG, {**SMALL, "sparsity": "2:8"})
+    assert sched.plans[0].depends_on is None
+    assert all(p.depends_on is None or 0 <= p.depends_on < p.index for p in sched.plans)
+    d = sched.to_dict()
+    d["plans"][0]["depends_on"] = -1  # written by versions before None meant "none"
+    assert Schedule.from_dict(d) == sched

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from archsim.paths import write_file as write_output
 from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
@@ -87,7 +88,7 @@ def summary(res) -> str:
         f"{100 * m['bandwidth_fraction_of_peak']:.1f}% of peak | threads busy "
         f"{100 * m['thread_utilization']:.1f}% | issue {100 * m['issue_utilization']:.1f}% | "
         f"energy {res.total_energy_pj / 1e6:.2f} uJ | sim {m['sim_events']:.0f} events in "
-        f"{m['wall_sim_s']:.2f} s"
+        f"{res.timings_s.get('wall_sim_s', 0.0):.2f} s"
     )
 
 
@@ -102,7 +103,7 @@ def _run(args) -> int:
     res, out = run_piuma(cfg, wl, seed=args.seed)
     print(summary(res))
     if args.json:
-        Path(_out(args.json)).write_text(res.to_json(indent=1))
+        write_output(args.json, res.to_json(indent=1) + "\n", "--json")
     if args.save_output:
         if args.kernel == "spgemm":
             from workloads.graphs import write_mtx
@@ -136,7 +137,7 @@ def _parse_list(s: str) -> list[str]:
 
 def _compare(args) -> int:
     from archsim.cli.progress import bar
-    from archsim.piuma.plots import plot_compare
+    from archsim.plots.piuma import plot_compare
     from archsim.piuma.run import run_piuma
 
     flows = _parse_list(args.dataflows)
@@ -164,16 +165,18 @@ def _compare(args) -> int:
             rows.append(row)
             b.write(row["input"] + " " + " ".join(f"{df}={row[df]}" for df in flows))
     if args.out:
-        plot_compare(rows, flows, _out(args.out), baseline=flows[0])
+        plot_compare(rows, flows, _out(args.out), baseline=flows[0],
+                     title=f"{args.kernel}: {flows[0]} vs the others ({cfg.name}, "
+                           f"{cfg.dies}x{cfg.cores_per_die} cores)")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(rows, indent=1))
+        write_output(args.json, json.dumps(rows, indent=1) + "\n", "--json")
     return 0
 
 
 def _scaling(args) -> int:
     from archsim.cli.progress import bar
     from archsim.config import with_overrides
-    from archsim.piuma.plots import plot_scaling
+    from archsim.plots import plot_scaling
     from archsim.piuma.run import run_piuma
 
     if args.matrix is None and args.rmat_scale is None:
@@ -197,9 +200,11 @@ def _scaling(args) -> int:
             b.update(1)
             b.write(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
     if args.out:
-        plot_scaling(points, _out(args.out), title=f"{args.kernel}/{args.dataflow}")
+        what = args.matrix if args.matrix else f"R-MAT scale {args.rmat_scale}"
+        plot_scaling(points, "cores", "cycles", _out(args.out), speedup=True, ideal=True,
+                     title=f"{args.kernel}/{args.dataflow} on {what} ({cfg.name})")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(points, indent=1))
+        write_output(args.json, json.dumps(points, indent=1) + "\n", "--json")
     return 0
 
 

@@ -35,9 +35,7 @@ def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> N
 
 def _config(args: argparse.Namespace):
     """The config with the flags applied; a bad value names the flag the user typed."""
-    import yaml
-
-    from archsim.config import load_config, with_overrides
+    from archsim.config import load_config, with_overrides, yaml_value
 
     cfg = load_config(args.config, expect="sat")
     for flag, path in (("rows", "array.rows"), ("cols", "array.cols"),
@@ -54,7 +52,7 @@ def _config(args: argparse.Namespace):
         if "=" not in item:
             raise InputError(f"--set: expected FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        sets[k.strip()] = yaml.safe_load(v)
+        sets[k.strip()] = yaml_value(v, f"--set {k.strip()}")
     if sets:
         cfg = with_overrides(cfg, sets, where="--set")
     return cfg
@@ -149,10 +147,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _with_area(r, cfg, path: str):
     from archsim.sat.run import attach_area
 
+    from archsim.paths import read_text
+
     try:
-        synth = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read synthesis JSON ({exc.strerror})") from None
+        synth = json.loads(read_text(path, "synthesis JSON"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(synth, dict):
@@ -166,10 +164,9 @@ def _replay(cfg, args: argparse.Namespace) -> int:
 
     if args.compare_dense:
         raise InputError("--compare-dense: not available with --schedule (a schedule has one N:M)")
-    try:
-        text = Path(args.schedule).read_text()
-    except OSError as exc:
-        raise InputError(f"{args.schedule}: cannot read schedule ({exc.strerror})") from None
+    from archsim.paths import read_text
+
+    text = read_text(args.schedule, "schedule")
     sched = Schedule.from_json(text)
     if sched.array != cfg.array_shape or sched.memory != cfg.memory_shape:
         raise InputError(f"{args.schedule}: the schedule was made for another array or memory "
@@ -234,10 +231,10 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from archsim.sat.demo import run_demo
+    from archsim.sweep.report import run_demo
 
     return run_demo(out=Path(args.out), models=args.models, sparsities=args.sparsities,
-                    batch=args.batch, config=args.config, workers=args.workers)
+                    batch=args.batch, config=args.config, workers=args.workers or None)
 
 
 def register_run(run_sub) -> None:
@@ -276,13 +273,14 @@ def register(sub) -> None:
 
     register_import(wsub)
 
-    d = sub.add_parser("demo", help="main job: dense vs N:M training on several models, "
-                                    "table + plots")
+    d = sub.add_parser("demo", help="main job: dense vs N:M training on several models as the "
+                                    "bundled sweep demo_training (store, table, plots)")
     d.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     d.add_argument("--models", nargs="+", default=["resnet18", "resnet50", "vgg16", "vit_b_16"])
     d.add_argument("--sparsities", nargs="+", default=["dense", "1:4", "2:4", "2:8", "1:8"])
     d.add_argument("--batch", type=int, default=32)
     d.add_argument("--config", default="sat")
-    d.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    d.add_argument("--workers", type=int, default=0,
+                   help="worker processes of the sweep runner (default 0: all cores)")
     d.set_defaults(func=_cmd_demo)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from archsim.config import StrictModel, register_kind
+from archsim.config import StrictModel
 
 if TYPE_CHECKING:  # imported in `shape`: loading any config must not pull in scipy
     from dataflow.piuma import FabricShape
@@ -107,7 +107,6 @@ class SimConfig(StrictModel):
     start_wave: bool = False
 
 
-@register_kind("piuma")
 class PiumaConfig(StrictModel):
     kind: Literal["piuma"]
     version: int = Field(ge=1, le=1)

@@ -2,23 +2,31 @@
 
 Components and what "cycle-level" means for each
 -------------------------------------------------
-* **DRAM** (`_Dram`): ``channels`` DDR channels with addresses striped over them, modelled as
-  one server of aggregate bandwidth ``channels × channel_bytes_per_s / clock_hz`` bytes/cycle.
-  Each transfer (one block of a buffer, one store, one weight-update read or write) reserves
-  the server for ``bytes / bandwidth`` cycles after the transfers queued before it (FIFO), and
-  completes ``latency_cycles`` after its last byte; concurrent requesters (activation and
-  weight loaders, output stores, the weight-update and pruning units) therefore queue, and
-  bandwidth contention comes out of the run.  Transfers are at most one buffer half.
+* **DRAM** (`_Dram`, ``dram.model: bandwidth``): ``channels`` DDR channels with addresses striped
+  over them, modelled as one server of aggregate bandwidth ``channels × channel_bytes_per_s /
+  clock_hz`` bytes/cycle.  Each transfer (one block of a buffer, one store, one weight-update read
+  or write) reserves the server for ``bytes / bandwidth`` cycles after the transfers queued before
+  it (FIFO), and completes ``latency_cycles`` after its last byte; concurrent requesters
+  (activation and weight loaders, output stores, the weight-update and pruning units) therefore
+  queue, and bandwidth contention comes out of the run.  Transfers are at most one buffer half.
+  With ``dram.model: command`` (`_CommandDram`) each transfer is a block of its stream's
+  contiguous addresses timed by `archsim.dram.blocks.BlockDram`: per burst through the
+  command-level channels (``fidelity: exact``) or at the command model's measured streaming
+  efficiency per direction (``aggregate``), so refresh, bank-group spacing and row misses cost
+  what they cost on the preset's DDR4.
 * **On-chip buffers**: activation, weight and output buffers, each double-buffered (two halves;
   a block must fit a half, which the schedule guarantees).  Halves are SimPy ``Container``
   tokens: a loader cannot run more than one block ahead of the array, and the array cannot start
   a new output block while both output halves wait for their stores (back-pressure).
 * **Sparse tensor array**: timed per *tile* (never per MAC): a tile occupies the array's input
-  for `archsim.sat.contract.tile_timing` ``interval_cycles`` and produces its last output
-  ``latency_cycles`` after its first input.  The tiles of one block step run back to back on
-  operands already on chip, so nothing can interleave with them: the model advances the whole
-  run in one event whose length is the exact sum of the tiles' intervals (``per_tile_events=True``
-  yields one event per tile instead; a test checks both give identical cycles).  Back-to-back tiles overlap fill and drain
+  for `dataflow.contract.tile_timing` ``interval_cycles`` and produces its last output
+  ``latency_cycles`` after it was offered, the OS short-tile hold included (a tile shorter than
+  the array's rows right after a longer one waits for the drain chain; the model knows the
+  previous tile's span and how long the array sat idle since).  The tiles of one block step run
+  back to back on operands already on chip, so nothing can interleave with them: the model
+  advances the whole run in one event whose length is `dataflow.contract.run_timing`
+  (``per_tile_events=True`` yields one event per tile, chaining `tile_timing`; a test checks both
+  give identical cycles).  Back-to-back tiles overlap fill and drain
   (``array.overlap_tiles``); with overlap off each tile pays its weight load and full latency
   (SCALE-Sim's fold-by-fold timing).  The array waits for operands (input stall), for a free
   output half (output stall), and for the GEMM whose output it reads (dependency).
@@ -46,7 +54,7 @@ from typing import Callable
 import simpy
 
 from archsim.sat.config import SatConfig
-from archsim.sat.contract import tile_timing
+from dataflow.contract import run_timing, tile_timing
 from dataflow.sat import GemmPlan, Schedule, Step, block_steps
 
 __all__ = ["SatModel", "SimStats"]
@@ -140,6 +148,30 @@ class _Dram(_Server):
         return self.reserve(nbytes / self.bw, self.latency, at=at)
 
 
+class _CommandDram(_Dram):
+    """DRAM through the command-level model (`archsim.dram.blocks.BlockDram`)."""
+
+    def __init__(self, env: simpy.Environment, cfg: SatConfig, stats: SimStats) -> None:
+        from archsim.dram.blocks import BlockDram
+
+        super().__init__(env, cfg, stats)
+        c = cfg.dram.command
+        self.blocks = BlockDram(c.dram_config(cfg.dram.channels), cfg.clock_hz, c.fidelity)
+
+    def transfer(self, nbytes: float, direction: str, who: str, *,
+                 at: float | None = None) -> simpy.Event:
+        st = self.stats
+        st.bytes[f"dram_{direction}"] += nbytes
+        st.bytes[f"dram_{direction}.{who}"] += nbytes
+        st.actions["dram"]["dram_byte"] += nbytes
+        now = self.env.now
+        ready = now if at is None else at
+        start, end = self.blocks.transfer(now, nbytes, direction == "write", who, ready)
+        st.busy[self.name] += nbytes / self.bw
+        st.stall[f"{self.name}_queue"] += start - ready
+        return self.env.timeout(max(0.0, end - now))
+
+
 class SatModel:
     """Runs a `Schedule` on a `SatConfig`; ``run()`` returns `SimStats`."""
 
@@ -151,7 +183,8 @@ class SatModel:
         self.schedule = schedule
         self.env = simpy.Environment()
         self.stats = SimStats()
-        self.dram = _Dram(self.env, cfg, self.stats)
+        self.dram = (_CommandDram if cfg.dram.model == "command" else _Dram)(
+            self.env, cfg, self.stats)
         env = self.env
         self.a_free = _Tokens(env, 2)
         self.b_free = _Tokens(env, 2)
@@ -161,7 +194,11 @@ class SatModel:
         self.pruner = _Server(env, "pruning_unit", self.stats)
         self.wu_unit = _Server(env, "weight_update", self.stats)
         self.vector = _Server(env, "vector_unit", self.stats)
-        self._cost_cache: dict[tuple[int, int], tuple[float, float]] = {}
+        self._cost_cache: dict[tuple, object] = {}
+        # The previous run of tiles (OS short-tile hold): last tile's span, dataflow, end.
+        self._prev_span: int | None = None
+        self._prev_dataflow: str | None = None
+        self._array_free_at = 0.0
         plans = schedule.plans
         self.gemm_done = [env.event() for _ in plans]
         self.pending_stores = [0] * len(plans)
@@ -174,24 +211,46 @@ class SatModel:
         self.stats.gemm_array_end = [0.0] * len(plans)
 
     # ---------------------------------------------------------------- helpers
-    def _timing(self, plan: GemmPlan, stream: int):
+    def _timing_kw(self, plan: GemmPlan, stream: int) -> dict:
         a = self.cfg.array
-        return tile_timing(plan.dataflow, rows=a.rows, cols=a.cols, stream_len=stream,
-                           acc_latency_cycles=a.acc_latency_cycles, interleave=plan.interleave)
+        return dict(rows=a.rows, cols=a.cols, stream_len=stream,
+                    acc_latency_cycles=a.acc_latency_cycles, interleave=plan.interleave)
 
-    def _tile_cost(self, plan: GemmPlan, stream: int) -> tuple[float, float]:
-        """(array occupancy per tile, extra drain after the last tile of a run)."""
-        key = (plan.index, stream)
-        cost = self._cost_cache.get(key)
-        if cost is None:
-            t = self._timing(plan, stream)
-            if self.cfg.array.overlap_tiles:
-                cost = (t.interval_cycles, t.latency_cycles - t.interval_cycles)
+    def _run_cost(self, plan: GemmPlan, s: Step) -> tuple[list[float], float]:
+        """(array occupancy of each event, drain after the last tile) of one block step's run
+        of tiles, offered now; remembers the run's end for the OS hold of the next run."""
+        now = self.env.now
+        a = self.cfg.array
+        prev = self._prev_span if plan.dataflow == self._prev_dataflow else None
+        gap = int(now - self._array_free_at) if prev is not None else 0
+        if prev is not None and gap >= a.rows:
+            prev, gap = None, 0  # the drain chain is long free: no hold possible
+        kw = self._timing_kw(plan, s.stream_len)
+        overlap = a.overlap_tiles
+        if self.per_tile_events and overlap:
+            events = []
+            span, g = prev, gap
+            for _ in range(s.tiles):
+                t = tile_timing(plan.dataflow, prev_span=span, gap_cycles=g, **kw)
+                events.append(float(t.interval_cycles))
+                span, g = t.span_cycles, 0
+            drain, last_span = float(t.latency_cycles - t.interval_cycles), t.span_cycles
+        else:
+            key = (plan.index, s.stream_len, s.tiles, prev, gap)
+            run = self._cost_cache.get(key)
+            if run is None:
+                run = run_timing(plan.dataflow, tiles=s.tiles, prev_span=prev, gap_cycles=gap,
+                                 overlap=overlap, **kw)
+                self._cost_cache[key] = run
+            drain, last_span = float(run.drain_cycles), run.last_span_cycles
+            if self.per_tile_events:
+                events = [run.occupancy_cycles / s.tiles] * s.tiles
             else:
-                load = self.cfg.array.rows if plan.dataflow == "ws" else 0
-                cost = (load + t.latency_cycles, 0.0)
-            self._cost_cache[key] = cost
-        return cost
+                events = [float(run.occupancy_cycles)]
+        self._array_free_at = now + sum(events)
+        self._prev_span = last_span if overlap else None
+        self._prev_dataflow = plan.dataflow
+        return events, drain
 
     def _prune_cycles(self, elements: float, nm) -> float:
         pu = self.cfg.pruning_unit
@@ -211,7 +270,7 @@ class SatModel:
                 for s in steps:
                     if not s.load_a_bytes:
                         continue
-                    if first and plan.depends_on >= 0:
+                    if first and plan.depends_on is not None:
                         yield self.gemm_done[plan.depends_on]
                     first = False
                     ev = self.a_free.get()
@@ -280,14 +339,12 @@ class SatModel:
                         if ev is not None:
                             yield ev
                     st.stall["array_output"] += env.now - t1
-                    per_tile, drain = self._tile_cost(plan, s.stream_len)
-                    if self.per_tile_events:
-                        for _t in range(s.tiles):
-                            yield env.timeout(per_tile)
-                    else:  # the run of back-to-back tiles as one event: same cycles
-                        yield env.timeout(per_tile * s.tiles)
-                    st.busy["array"] += per_tile * s.tiles
-                    st.busy[f"array.{plan.pass_}"] += per_tile * s.tiles
+                    events, drain = self._run_cost(plan, s)
+                    for dt in events:  # one event for the run, or one per tile: same cycles
+                        yield env.timeout(dt)
+                    busy = sum(events)
+                    st.busy["array"] += busy
+                    st.busy[f"array.{plan.pass_}"] += busy
                     st.tiles += s.tiles
                     # On-chip traffic of the run of tiles (energy and bytes).
                     act_rd = s.tiles * s.stream_len * a.rows * e * a.operand_bytes

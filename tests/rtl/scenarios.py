@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.sat.contract import golden_os, golden_ws
+from dataflow.contract import golden_os, golden_ws
 from dataflow.sat import ArrayShape
 from dataflow.tiles import assemble, cut_tiles
 from rtl.bench import Tile, quantize_int8, random_tiles

@@ -1,4 +1,4 @@
-"""Paper-ready plots from result rows (flat dicts: a store's rows, or rows a script builds).
+"""Plots of sweep results: rows in (flat dicts: a store's rows, or rows a script builds), a figure out.
 
 Every function takes ``rows`` (``list[dict]``, e.g. `archsim.sweep.store.load_rows`), the field
 names to plot, and the output ``path`` chosen by the caller (``.png`` / ``.pdf`` / ``.svg``);
@@ -24,6 +24,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from archsim.plots.style import colors as _colors
+from archsim.plots.style import figure as _figure
+from archsim.plots.style import human, minor_share, note
+from archsim.plots.style import readable_log as _readable_log
+from archsim.plots.style import rc as _rc
+from archsim.plots.style import save as _save
 from workloads.errors import InputError
 
 __all__ = [
@@ -35,24 +41,6 @@ __all__ = [
     "pareto_front",
     "field_label",
 ]
-
-COLUMN_WIDTH_IN = 3.5
-_RC = {
-    "font.size": 8,
-    "axes.labelsize": 8,
-    "axes.titlesize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
-    "legend.title_fontsize": 8,
-    "figure.dpi": 100,
-    "savefig.dpi": 300,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "pdf.fonttype": 42,
-    "svg.fonttype": "none",
-}
-_FORMATS = ("png", "pdf", "svg")
 
 # ---------------------------------------------------------------------------- labels & units
 
@@ -167,7 +155,7 @@ def _tick(field: str, v: Any) -> str:
             div, shown = _scale(unit, [v])
             return f"{v / div:.3g} {shown}"
         return f"{v:g}"
-    return str(v)
+    return human(v)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -225,44 +213,71 @@ def _categories(rows: Sequence[dict], field: str | None) -> list[Any]:
     return sorted({_hashable(r.get(field)) for r in rows}, key=_sort_key)
 
 
-def _rc() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt.rc_context(_RC)
+#: Row fields that are results, not design axes (never "aggregated over").
+_RESULT_PREFIXES = ("energy_pj", "phase_cycles", "unit_busy_cycles", "utilization", "bytes",
+                    "metrics", "area")
+#: Workload fields that are design choices on the same task (may share one Pareto plot).
+_CHOICE_FIELDS = ("workload.sparsity", "workload.dataflow", "workload.partition")
 
 
-def _figure(height_in: float = 2.5) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(COLUMN_WIDTH_IN, height_in), layout="constrained")
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    p = Path(path)
-    ext = p.suffix.lower().lstrip(".")
-    if ext not in _FORMATS:
-        plt.close(fig)
-        raise InputError(f"{p}: unsupported plot format {p.suffix or '(none)'!r}; use .png, .pdf or .svg")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, format=ext)
-    except OSError as exc:
-        raise InputError(f"{p}: cannot write plot ({exc.strerror})") from None
-    finally:
-        plt.close(fig)
-    return p
+def _axis_fields(rows: Sequence[dict]) -> list[str]:
+    """Design-axis columns of the rows (dotted config / workload paths) that take >1 value."""
+    keys = sorted({k for r in rows for k in r if "." in k and k.split(".")[0] not in _RESULT_PREFIXES})
+    return [k for k in keys if len({_hashable(r.get(k)) for r in rows}) > 1]
 
 
-def _colors(n: int) -> list[Any]:
-    import matplotlib.pyplot as plt
+def _aggregation_note(rows: Sequence[dict], used: Sequence[str | None], how: str) -> str:
+    """``"each bar: geometric mean over array.rows (4 values), ..."`` or '' when nothing is."""
+    keys = [u for u in used if u]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[tuple(_hashable(r.get(k)) for k in keys)].append(r)
+    # a field varies *within* a bar (not merely with it, like a tied axis)
+    over = [f for f in _axis_fields(rows) if f not in keys
+            and any(len({_hashable(r.get(f)) for r in g}) > 1 for g in groups.values())]
+    if not over:
+        return ""
+    parts = [f"{f} ({len({_hashable(r.get(f)) for r in rows})} values)" for f in over]
+    return f"{how} over {', '.join(parts)}"
 
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(n)]
+
+def _task(row: dict) -> tuple:
+    """What a row computes (workload fields except the design choices): rows of different
+    tasks must not share one Pareto front."""
+    return tuple(sorted((k, json_key(row.get(k))) for k in row
+                        if k.startswith("workload.") and k not in _CHOICE_FIELDS))
+
+
+def json_key(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _task_label(task: tuple) -> str:
+    return ", ".join(f"{k.split('.', 1)[1]} {_tick(k, v)}" for k, v in task) or "all points"
+
+
+def _auto_title(rows: Sequence[dict]) -> str:
+    """The configuration a figure shows: config name(s), and the workload when there is one."""
+    import json
+
+    names = []
+    for r in rows:
+        cj = r.get("config_json")
+        if isinstance(cj, str):
+            try:
+                names.append(json.loads(cj).get("name"))
+            except ValueError:
+                pass
+    names = [n for n in dict.fromkeys(names) if n]
+    tasks = {_task(r) for r in rows}
+    parts = []
+    if names:
+        parts.append(", ".join(names[:2]) + (" …" if len(names) > 2 else ""))
+    if len(tasks) == 1 and next(iter(tasks)):
+        parts.append(_task_label(next(iter(tasks))))
+    elif len(tasks) > 1:
+        parts.append(f"{len(tasks)} workloads")
+    return " · ".join(parts)
 
 
 def _legend_title(field: str | None) -> str | None:
@@ -286,6 +301,7 @@ def plot_speedup(
     baseline: Any = None,
     pair_on: Sequence[str] | None = None,
     ylabel: str | None = None,
+    title: str | None = None,
 ) -> Path:
     """Grouped bars of speed-up per ``x`` category, one bar per ``hue`` value.
 
@@ -342,9 +358,15 @@ def plot_speedup(
         ax.set_xticks(range(len(xs)), [_tick(x, c) for c in xs])
         ax.set_xlabel(_legend_title(x) or x)
         ax.set_ylabel(label)
+        title = _auto_title(rows) if title is None else title
+        if title:
+            fig.suptitle(title, fontsize=8)  # the legend sits above the axes
         if hue is not None or baseline is not None:
             ax.legend(title=_legend_title(hue), frameon=False, ncols=min(4, len(hues) + 1), loc="lower center",
                       bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
+        how = ("each bar: ratio of geometric means" if baseline is not None and not pair_on
+               else "each bar: geometric mean")
+        note(fig, _aggregation_note(rows, [x, hue, *(pair_on or [])] if baseline is None else [x, hue], how))
         return _save(fig, path)
 
 
@@ -356,6 +378,7 @@ def plot_energy_breakdown(
     hue: str | None = None,
     components: Sequence[str] | None = None,
     prefix: str = "energy_pj.",
+    title: str | None = None,
 ) -> Path:
     """Stacked bars of the energy components (fields starting with ``prefix``) per category.
 
@@ -366,6 +389,12 @@ def plot_energy_breakdown(
     comps = list(components) if components else sorted({k for r in rows for k in r if k.startswith(prefix)})
     if not comps:
         raise InputError(f"plot: no energy components ({prefix}*) in the rows")
+    # Components under 1% of the total energy become one "other" segment (no invisible slivers).
+    share = {c: sum(_num(r.get(c)) or 0.0 for r in rows) for c in comps}
+    shown, lumped = minor_share(share)
+    rows = [{**r, "_other": sum(_num(r.get(c)) or 0.0 for c in lumped)} for r in rows] if lumped else rows
+    comps = sorted(shown, key=lambda c: -share[c]) + (["_other"] if lumped else [])
+    other_label = "other (< 1% each: " + ", ".join(human(c[len(prefix):]) for c in lumped) + ")"
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         groups[(_hashable(r.get(x)), _hashable(r.get(hue)) if hue else None)].append(r)
@@ -390,7 +419,8 @@ def plot_energy_breakdown(
         for comp, color in zip(comps, _colors(len(comps))):
             vals = [v / div for v in means[comp]]
             ax.bar(pos, vals, bottom=bottom, color=color, width=0.75,
-                   label=comp[len(prefix):] if comp.startswith(prefix) else comp)
+                   label=other_label if comp == "_other"
+                   else human(comp[len(prefix):] if comp.startswith(prefix) else comp))
             bottom = [b + v for b, v in zip(bottom, vals)]
         if hue is None:
             ax.set_xticks(pos, [_tick(x, c) for c, _ in cats])
@@ -410,8 +440,12 @@ def plot_energy_breakdown(
             sec.spines["bottom"].set_visible(False)
             sec.set_xlabel(f"{_legend_title(x)} (groups) / {_legend_title(hue)} (bars)")
         ax.set_ylabel(label)
-        ax.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                  ncols=len(comps) if len(comps) <= 4 else 3, handlelength=1.0, columnspacing=1.0)
+        title = _auto_title(rows) if title is None else title
+        if title:
+            fig.suptitle(title, fontsize=8)  # the legend sits above the axes
+        ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncols=2, handlelength=1.0, columnspacing=1.0)
+        note(fig, _aggregation_note(rows, [x, hue], "each bar: arithmetic mean"))
         return _save(fig, path)
 
 
@@ -451,60 +485,93 @@ def plot_pareto(
     y: str = "total_energy_pj",
     hue: str | None = None,
     area: str | None = None,
+    title: str | None = None,
 ) -> Path:
     """Latency vs energy of every point, the Pareto front (both minimised) highlighted.
 
-    With ``area`` (a field such as ``area.total_mm2``) points are coloured by area and the
-    points on the three-objective front (latency, energy, area) are ringed.
+    Points of different tasks (workloads that differ in anything but the design choices
+    sparsity / dataflow / partition, e.g. two GEMM shapes) are never put on one front: each task
+    gets its own panel (at most 4; filter with ``--where`` for more).  With ``area`` (a field
+    such as ``area.total_mm2``) points are coloured by area and the points on the
+    three-objective front (latency, energy, area) are ringed.
     """
     _require(rows, [x, y, hue, area])
     pts = [r for r in rows if _num(r.get(x)) is not None and _num(r.get(y)) is not None]
     if not pts:
         raise InputError(f"plot: no rows with numeric {x!r} and {y!r}")
+    tasks: dict[tuple, list[dict]] = defaultdict(list)
+    for r in pts:
+        tasks[_task(r)].append(r)
+    if len(tasks) > 4:
+        raise InputError(f"plot: {len(tasks)} different workloads would share a Pareto plot; pick "
+                         f"one with --where (e.g. --where {next(iter(tasks))[0][0]}=...)")
+    xlabel, xdiv = field_label(x, [_num(r[x]) for r in pts])
+    ylabel, ydiv = field_label(y, [_num(r[y]) for r in pts])
+    cats = _categories(pts, hue) if hue is not None and area is None else []
+    cat_colors = dict(zip(cats, _colors(len(cats))))
+    with _rc():
+        fig, axes = _figure(0.4 + 2.3 * len(tasks), nrows=len(tasks), squeeze=False)
+        for ax, (task, trs) in zip(axes[:, 0], sorted(tasks.items(), key=lambda kv: str(kv[0]))):
+            _pareto_panel(fig, ax, trs, x, y, hue, area, xdiv, ydiv, cat_colors)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            if len(tasks) > 1:
+                ax.set_title(_task_label(task), loc="left", fontsize=7)
+        title = _auto_title(pts) if title is None else title
+        if title:
+            fig.suptitle(title, fontsize=8)
+        note(fig, "every point one design point; the front minimises both axes"
+                  + (", one front per workload" if len(tasks) > 1 else ""))
+        return _save(fig, path)
+
+
+def _pareto_panel(fig: Any, ax: Any, pts: list[dict], x: str, y: str, hue: str | None,
+                  area: str | None, xdiv: float, ydiv: float, cat_colors: dict) -> None:
     xv = [_num(r[x]) for r in pts]
     yv = [_num(r[y]) for r in pts]
-    xlabel, xdiv = field_label(x, xv)
-    ylabel, ydiv = field_label(y, yv)
     front = _front_2d(xv, yv)  # type: ignore[arg-type]
-    with _rc():
-        fig, ax = _figure(2.6)
-        if area is not None:
-            av = [_num(r.get(area)) or 0.0 for r in pts]
-            sc = ax.scatter([v / xdiv for v in xv], [v / ydiv for v in yv], c=av, s=10, cmap="viridis",
-                            alpha=0.8, linewidths=0)
-            alabel, _ = field_label(area, av)
-            fig.colorbar(sc, ax=ax, label=alabel)
-            f3 = pareto_front(list(zip(xv, yv, av)))  # type: ignore[arg-type]
-            ax.scatter([xv[i] / xdiv for i in f3], [yv[i] / ydiv for i in f3], s=24, facecolors="none",
-                       edgecolors="k", linewidths=0.6, label="front (latency, energy, area)")
-        elif hue is not None:
-            cats = _categories(pts, hue)
-            for c, color in zip(cats, _colors(len(cats))):
-                idx = [i for i, r in enumerate(pts) if _hashable(r.get(hue)) == c]
-                ax.scatter([xv[i] / xdiv for i in idx], [yv[i] / ydiv for i in idx], s=10, color=color,
-                           alpha=0.7, linewidths=0, label=_tick(hue, c))
-        else:
-            ax.scatter([v / xdiv for v in xv], [v / ydiv for v in yv], s=10, color="0.6", alpha=0.7,
-                       linewidths=0, label="design points")
-        fx = [xv[i] / xdiv for i in front]
-        fy = [yv[i] / ydiv for i in front]
-        ax.step(fx, fy, where="post", color="black", lw=1.0, zorder=3)
-        ax.scatter(fx, fy, s=22, marker="D", facecolors="none", edgecolors="black", linewidths=1.0, zorder=4,
-                   label=f"Pareto front ({len(front)})")
-        if max(xv) / max(min(xv), 1e-300) > 20:  # type: ignore[type-var, operator]
-            ax.set_xscale("log")
-        if max(yv) / max(min(yv), 1e-300) > 20:  # type: ignore[type-var, operator]
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, title=_legend_title(hue) if area is None else None, markerscale=1.2)
-        return _save(fig, path)
+    if area is not None:
+        av = [_num(r.get(area)) or 0.0 for r in pts]
+        sc = ax.scatter([v / xdiv for v in xv], [v / ydiv for v in yv], c=av, s=10, cmap="viridis",
+                        alpha=0.8, linewidths=0)
+        alabel, _ = field_label(area, av)
+        fig.colorbar(sc, ax=ax, label=alabel)
+        f3 = pareto_front(list(zip(xv, yv, av)))  # type: ignore[arg-type]
+        ax.scatter([xv[i] / xdiv for i in f3], [yv[i] / ydiv for i in f3], s=24, facecolors="none",
+                   edgecolors="k", linewidths=0.6, label="front (latency, energy, area)")
+    elif hue is not None:
+        for c, color in cat_colors.items():
+            idx = [i for i, r in enumerate(pts) if _hashable(r.get(hue)) == c]
+            if idx:
+                ax.scatter([xv[i] / xdiv for i in idx], [yv[i] / ydiv for i in idx], s=10,
+                           color=color, alpha=0.7, linewidths=0, label=_tick(hue, c))
+    else:
+        ax.scatter([v / xdiv for v in xv], [v / ydiv for v in yv], s=10, color="0.6", alpha=0.7,
+                   linewidths=0, label="design points")
+    fx = [xv[i] / xdiv for i in front]
+    fy = [yv[i] / ydiv for i in front]
+    ax.step(fx, fy, where="post", color="black", lw=1.0, zorder=3)
+    ax.scatter(fx, fy, s=22, marker="D", facecolors="none", edgecolors="black", linewidths=1.0,
+               zorder=4, label=f"Pareto front ({len(front)})")
+    if max(xv) / max(min(xv), 1e-300) > 20:  # type: ignore[type-var, operator]
+        ax.set_xscale("log")
+        _readable_log(ax.xaxis)
+    if max(yv) / max(min(yv), 1e-300) > 20:  # type: ignore[type-var, operator]
+        ax.set_yscale("log")
+        _readable_log(ax.yaxis)
+    ax.legend(frameon=False, title=_legend_title(hue) if area is None else None, markerscale=1.2,
+              fontsize=6)
 
 
 def plot_scaling(
     rows: Sequence[dict], x: str, y: str, path: str | Path, *, hue: str | None = None,
+    title: str | None = None, ideal: bool = False, speedup: bool = False,
 ) -> Path:
-    """``y`` (geomean over the other axes) against a numeric ``x``, one line per ``hue`` value."""
+    """``y`` (geomean over the other axes) against a numeric ``x``, one line per ``hue`` value.
+
+    ``speedup``: plot ``y(smallest x) / y`` instead of ``y`` (a latency becomes a speed-up);
+    ``ideal``: add the linear-scaling line ``x / smallest x`` (with ``speedup``).
+    """
     _require(rows, [x, y, hue])
     xs = [c for c in _categories(rows, x) if _num(c) is not None]
     if not xs:
@@ -515,8 +582,19 @@ def plot_scaling(
         v = _num(r.get(y))
         if v is not None:
             agg[(_hashable(r.get(x)), _hashable(r.get(hue)) if hue else None)].append(v)
+    if speedup:
+        for h in hues:
+            ref = [agg[(c, h)] for c in xs if agg.get((c, h))]
+            if ref:
+                base = _geomean(ref[0])
+                for c in xs:
+                    if agg.get((c, h)):
+                        agg[(c, h)] = [base / v for v in agg[(c, h)]]
     allv = [v for vs in agg.values() for v in vs]
-    ylabel, ydiv = field_label(y, allv)
+    if speedup:
+        ylabel, ydiv = f"speed-up over {_legend_title(x) or x} = {_tick(x, xs[0])} (×)", 1.0
+    else:
+        ylabel, ydiv = field_label(y, allv)
     xlabel, xdiv = field_label(x, xs)
     with _rc():
         fig, ax = _figure()
@@ -525,7 +603,13 @@ def plot_scaling(
             if not pts:
                 continue
             ax.plot([p[0] / xdiv for p in pts], [p[1] / ydiv for p in pts], marker="o", ms=3, lw=1.2,
-                    color=color, label=_tick(hue, h) if hue else None)
+                    color=color, label=_tick(hue, h) if hue else "simulated")
+            if len(hues) == 1 and len(pts) <= 8:
+                for px, py in pts:
+                    ax.annotate(f"{py / ydiv:.3g}", (px / xdiv, py / ydiv), textcoords="offset points",
+                                xytext=(0, 4), ha="center", fontsize=6)
+        if ideal:
+            ax.plot([c / xdiv for c in xs], [c / xs[0] for c in xs], "k--", lw=0.8, label="ideal (linear)")
         if xs[0] > 0 and xs[-1] / xs[0] >= 8:
             ax.set_xscale("log", base=2)
             if len(xs) <= 10:
@@ -533,17 +617,22 @@ def plot_scaling(
                 ax.minorticks_off()
         if allv and min(allv) > 0 and max(allv) / min(allv) >= 10:
             ax.set_yscale("log")
+            _readable_log(ax.yaxis)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        if hue is not None:
+        title = _auto_title(rows) if title is None else title
+        if title:
+            ax.set_title(title)
+        if hue is not None or ideal:
             ax.legend(title=_legend_title(hue), frameon=False)
         ax.grid(True, lw=0.3, alpha=0.5)
+        note(fig, _aggregation_note(rows, [x, hue], "each point: geometric mean"))
         return _save(fig, path)
 
 
 def plot_heatmap(
     rows: Sequence[dict], x: str, y: str, value: str, path: str | Path, *,
-    reduce: Callable[[Sequence[float]], float] = _geomean,
+    reduce: Callable[[Sequence[float]], float] = _geomean, title: str | None = None,
 ) -> Path:
     """``value`` (geomean over the other axes) on an ``x`` × ``y`` grid, cells annotated."""
     _require(rows, [x, y, value])
@@ -568,7 +657,9 @@ def plot_heatmap(
 
             norm = LogNorm(vmin=finite.min(), vmax=finite.max())
         im = ax.imshow(arr, origin="lower", aspect="auto", cmap="viridis_r", norm=norm)
-        fig.colorbar(im, ax=ax, label=label)
+        cb = fig.colorbar(im, ax=ax, label=label)
+        if norm is not None:
+            _readable_log(cb.ax.yaxis)
         if len(xs) * len(ys) <= 36 and len(xs) <= 6:
             if norm is not None:
                 mid = math.sqrt(finite.min() * finite.max())
@@ -586,4 +677,9 @@ def plot_heatmap(
         ax.set_xlabel(_legend_title(x) or x)
         ax.set_ylabel(_legend_title(y) or y)
         ax.spines[:].set_visible(False)
+        title = _auto_title(rows) if title is None else title
+        if title:
+            ax.set_title(title)
+        how = "each cell: geometric mean" if reduce is _geomean else "each cell: aggregate"
+        note(fig, _aggregation_note(rows, [x, y], how))
         return _save(fig, path)
