@@ -210,3 +210,12 @@ def test_two_dies_run_and_use_the_optical_links(cfg):
     res = run_piuma(with_overrides(cfg, {"dies": 2}), {"kernel": "spmv", "dataflow": "dma", "rmat_scale": 9}, seed=0)[0]
     assert res.metrics["die_link_bytes"] > 0
     assert res.unit_busy_cycles["die_link_avg"] > 0
+
+
+@pytest.mark.slow
+def test_dram_curve_queue_model(cfg):
+    # controllers' waits from archsim.dram's command-level DDR5 curve (opt-in)
+    wl = {"kernel": "spmv", "dataflow": "dma", "rmat_scale": 9}
+    none = _cycles(cfg, wl, **{"dram.queue_model": "none"})
+    res = run_piuma(with_overrides(cfg, {"dram.queue_model": "ddr5-curve"}), wl, seed=1)[0]
+    assert res.total_cycles >= none and res.metrics["queue_wait_fraction"] > 0

@@ -34,7 +34,7 @@ class DramConfig(StrictModel):
     atomic_occupancy: float = Field(ge=1, le=16)  # access slots a remote atomic holds
     mapping: Literal["interleaved", "block"] = "interleaved"
     interleave_words: int = Field(default=8, ge=1, le=4096)
-    queue_model: Literal["md1", "none"] = "md1"
+    queue_model: Literal["md1", "none", "ddr5-curve"] = "md1"
 
     @model_validator(mode="after")
     def _pow2(self) -> "DramConfig":

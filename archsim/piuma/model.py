@@ -247,6 +247,11 @@ def simulate_program(
     issue = cfg.issue_per_cycle_per_pipeline
     die_link = topo.is_die_link[:L] if L else np.zeros(0, bool)
     curve = curve_for(cfg.dram.queue_model)
+    ctrl_curve = curve
+    if cfg.dram.queue_model == "ddr5-curve":
+        from archsim.piuma.queueing import DramCurve
+
+        ctrl_curve = DramCurve(cfg.dram.bytes_per_cycle_per_controller, cfg.clock_hz)
     # queueing parameters per server class: mean residual service and the population cap
     tot_ops = float(dem.mem_ops.sum()) or 1.0
     instr_per_group = float(prog.instr.sum()) / tot_ops / issue
@@ -295,7 +300,7 @@ def simulate_program(
         link_d = topo.link_load(core, outb, backb) if L else np.zeros(0)
         bank_d = dem.bank_cycles[t]
         rho = np.minimum(cal.utilisation(q_ids, now, now + H), rho_max)
-        w_ctrl = curve.wait(rho[:N], ctrl_res, ctrl_cap)
+        w_ctrl = ctrl_curve.wait(rho[:N], ctrl_res, ctrl_cap)
         w_link = curve.wait(rho[N:N + L], link_res, link_cap) if L else np.zeros(0)
         w_bank = curve.wait(rho[N + L:N + L + nb], bank_res, bank_cap)
         w_pipe = float(curve.wait(rho[-1:], pipe_res, pipe_cap)[0])

@@ -17,7 +17,8 @@ of request sizes at that server (`archsim.piuma.fabric.TaskDemands`).  The fabri
 system (each thread has one request outstanding), so no queue can be longer than the
 threads that can reach the server: the wait is capped at ``users · E[S]``.
 
-``none`` switches queueing off (latency = unloaded latency; only saturation slows tasks), for
+``ddr5-curve`` takes the controllers' waits from `archsim.dram`'s command-level DDR5 curve
+(`DramCurve`; links, banks and issue ports keep M/G/1).  ``none`` switches queueing off (latency = unloaded latency; only saturation slows tasks), for
 comparison.  A DRAM-specific curve (latency as a function of utilisation, e.g. from a
 command-level DRAM model) plugs in as another `QueueCurve`: `curve_for` returns ``md1`` unless
 one is registered under the config's ``dram.queue_model``.
@@ -30,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["QueueCurve", "MG1", "NoQueue", "curve_for", "register_curve", "RHO_MAX"]
+__all__ = ["QueueCurve", "MG1", "NoQueue", "DramCurve", "curve_for", "register_curve", "RHO_MAX"]
 
 RHO_MAX = 0.999
 
@@ -72,4 +73,28 @@ def register_curve(name: str, factory: Callable[[], QueueCurve]) -> None:
 
 
 def curve_for(name: str) -> QueueCurve:
-    return _CURVES[name]()
+    return _CURVES.get(name, MG1)()
+
+
+class DramCurve:
+    """Controller waits from `archsim.dram`'s command-level loaded-latency curve (random 8-byte
+    reads on the DDR5-4400 x8 sub-channel preset): wait = latency(load) - unloaded latency,
+    with load = controller utilisation x (controller bandwidth / channel peak).  Opt-in
+    (``dram.queue_model: ddr5-curve``): building the curve runs the command model once per
+    process (cached)."""
+
+    PRESET = "DDR5_4400_x8_subch"
+
+    def __init__(self, bytes_per_cycle: float, clock_hz: float) -> None:
+        from archsim.dram.config import load_preset
+        from archsim.dram.loaded import loaded_latency_curve
+
+        dcfg = load_preset(self.PRESET)
+        self.curve = loaded_latency_curve(dcfg, "random", requests=3000)
+        self.scale = bytes_per_cycle * clock_hz / dcfg.peak_bytes_per_s
+        self.cycles_per_ns = clock_hz / 1e9
+
+    def wait(self, rho, residual=None, cap=None):
+        r = np.clip(np.asarray(rho, dtype=np.float64), 0.0, RHO_MAX)
+        lat = np.array([self.curve.latency_ns(float(x) * self.scale) for x in np.ravel(r)]).reshape(r.shape)
+        return np.maximum(lat - self.curve.unloaded_ns, 0.0) * self.cycles_per_ns
