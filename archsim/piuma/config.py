@@ -45,7 +45,8 @@ class DramConfig(StrictModel):
 
 class NetworkConfig(StrictModel):
     """On-die 2D mesh of ``mesh_rows x mesh_cols`` routers (XY routing); cores sit at
-    ``core_routers`` (row-major router ids; empty = the first routers in order), the other
+    ``core_routers`` (row-major router ids; empty, or fewer than the cores: the cores fill whole
+    rows between an I/O row on top and one at the bottom, ``mesh_cols`` wide), the other
     routers feed the optical I/O.  Dies are joined all-to-all: one optical link per ordered die
     pair, attached at an I/O router of each die, made of ``optical_ports_per_die // (dies - 1)``
     ports of ``optical_port_bytes_per_cycle`` each (a die's ports spread over its peers).
@@ -138,8 +139,6 @@ class PiumaConfig(StrictModel):
         net = self.network
         if net.core_routers:
             rows = net.mesh_rows or max(net.core_routers) // net.mesh_cols + 1
-            if len(net.core_routers) < self.cores_per_die:
-                raise ValueError(f"network.core_routers lists {len(net.core_routers)} routers for {self.cores_per_die} cores per die")
             if len(set(net.core_routers)) != len(net.core_routers) or min(net.core_routers) < 0 or max(net.core_routers) >= rows * net.mesh_cols:
                 raise ValueError(f"network.core_routers must be distinct router ids in 0..{rows * net.mesh_cols - 1}")
         return self

@@ -56,9 +56,13 @@ def _mesh_geometry(cfg: PiumaConfig) -> tuple[int, int, list[int], list[int]]:
     """(rows, cols, router of each local core, I/O routers) of one die."""
     net, C = cfg.network, cfg.cores_per_die
     cols = net.mesh_cols
-    if net.core_routers:
+    if net.core_routers and len(net.core_routers) >= C:
         cores = list(net.core_routers[:C])
         rows = net.mesh_rows or max(net.core_routers) // cols + 1
+    elif net.core_routers:  # more cores than listed routers: rows of cores between I/O rows
+        core_rows = -(-C // cols)
+        rows = core_rows + 2
+        cores = list(range(cols, cols + C))
     else:
         cols = min(cols, C)
         rows = max(net.mesh_rows, -(-C // cols))
