@@ -195,7 +195,7 @@ def test_more_bandwidth_never_slower(small_cfg, kernel, dataflow):
     wl = {"kernel": kernel, "dataflow": dataflow, "rmat_scale": 8}
     cycles = []
     for bw in (2.0, 8.0, 32.0, 128.0):
-        cfg = with_overrides(small_cfg, {"dram.bytes_per_cycle_per_controller": bw, "sim.bucket_cycles": 64})
+        cfg = with_overrides(small_cfg, {"dram.bytes_per_cycle_per_controller": bw})
         cycles.append(run_piuma(cfg, wl, seed=1)[0].total_cycles)
     assert all(b <= a for a, b in zip(cycles, cycles[1:])), cycles
 

@@ -67,7 +67,7 @@ def _config(args):
     from archsim.config import load_config, with_overrides
 
     cfg = load_config(args.config, expect="piuma")
-    for flag, field in (("cores", "cores_per_die"), ("dies", "dies")):
+    for flag, field in (("cores", "cores_per_die"), ("dies", "dies"), ("detail", "sim.detail")):
         v = getattr(args, flag, None)
         if v is not None:
             cfg = with_overrides(cfg, {field: v}, where=f"--{flag} {v}")
@@ -148,6 +148,8 @@ def register_run(run_sub) -> None:
     p.add_argument("--rmat-edge-factor", type=int, default=16, dest="rmat_edge_factor")
     p.add_argument("--json", help="write the RunResult as JSON here")
     p.add_argument("--save-output", dest="save_output", help="write C (.mtx) or y (text) here")
+    p.add_argument("--detail", choices=("task", "access"), default=None,
+                   help="simulation level: task (fast, default) or access (one event per memory access; small inputs)")
     _common(p)
     p.set_defaults(func=_run)
 

@@ -1,30 +1,42 @@
 """Static structure of the fabric and the per-task demand each task puts on it.
 
-* **Address map.**  Word ``w`` (8 bytes) lives at controller ``w mod N`` (``interleaved``) or
+* **Address map.**  Word ``w`` (8 bytes) lives at controller ``(w // interleave_words) mod N``
+  (``interleaved``; the preset interleaves one 64-byte cache line per controller) or
   ``w // ceil(words / N)`` (``block``), N = one controller per core over all dies.
-* **Mesh.**  Each die is a ``rows x mesh_cols`` mesh of core routers with directed links
-  between neighbours; routing is XY.  Dies are joined by one optical link per router position
-  and ordered die pair (the mesh protocol extended over optics): a request from core ``p`` on
-  die ``d`` to die ``e`` crosses at ``p``'s position, then routes XY on die ``e``.  Every memory
-  access moves ``request_bytes`` over each link of the path out and of the path back.
-* **Latency** of a round trip from core ``p`` to controller ``c``: DRAM latency + 2·hops·hop
-  latency (+ 2·die-link latency across dies).  Queueing is not in this number: it comes out
-  of the simulated reservations (`archsim.piuma.model`).
-* **Caches.**  Contiguous cached runs are streams: line fills (``line_bytes / 8`` words of DRAM
-  traffic and one round trip per line touched), neither looked up nor retained.  Single-word
-  cached reads (random gathers) are looked up one by one in a direct-mapped cache per
-  pipeline (hit = the set still holds that line), over an access order fixed before the
-  simulation: the pipeline's threads interleaved round-robin, one access per thread per turn,
-  each thread's accesses in its static task order (for dynamic partitioning the cyclic
-  assignment stands in for the unknown order).  The hit/miss outcome is therefore decided per
-  access but does not depend on simulated timing; streams do not evict gathered lines.
+* **Mesh.**  Each die is a ``mesh_rows x mesh_cols`` mesh of routers with directed links
+  between neighbours, routing XY.  Cores sit at ``core_routers``; the other routers feed the
+  optical I/O.  Dies are joined all-to-all by one optical link per ordered die pair (the mesh
+  protocol extended over optics; a die's optical ports are spread over its peers).  A pair's
+  ports form ``min(ports, n_io)`` parallel sub-links at different I/O routers; core ``p``
+  (local index ``l``) uses sub-link ``s = l mod n_sub``, leaving die ``d`` at I/O router
+  ``io[(s + e) mod n_io]`` and entering die ``e`` at ``io[(s + d) mod n_io]``: a request routes
+  XY to that I/O router, crosses, then routes XY on die ``e`` to the controller.
+* **Messages.**  A memory request is one message out and (for reads and atomics) one back: a
+  read request is ``header_bytes``, a response ``header_bytes`` + 8 bytes per word, a write
+  ``header_bytes`` + 8 bytes per word (posted, no acknowledgement), an atomic
+  ``header_bytes`` + 8 each way.  A request covers one word (uncached accesses, DMA words),
+  or one line piece (cached reads and write-combined writes: the part of a line inside one
+  interleave unit).  Each message crosses every link of its route.
+* **Latency** of a round trip from core ``p`` to controller ``c`` (unloaded): DRAM latency +
+  hops out and back × hop latency (+ die-link latency per crossing).  Queueing is added on top
+  by the simulator (`archsim.piuma.model`: calendars + `archsim.piuma.queueing`;
+  `archsim.piuma.detail`: per-access FIFO servers).
+* **Caches.**  Contiguous cached runs are streams: line fills (one request and one round trip
+  per line piece), neither looked up nor retained.  Single-word cached reads (random gathers)
+  are looked up one by one in a direct-mapped cache per pipeline (hit = the set still holds
+  that line), over an access order fixed before the simulation: the pipeline's threads
+  interleaved round-robin, one access per thread per turn, each thread's accesses in its
+  static task order (for dynamic partitioning the cyclic assignment stands in for the unknown
+  order).  The hit/miss outcome is therefore decided per access but does not depend on
+  simulated timing; streams do not evict gathered lines.  Both simulation levels use the same
+  outcome (`cache_hit_flags`).
+
+`task_demands` turns a `Program` into per-task arrays (controller slots, round trips, message
+bytes per controller, DMA words, scratchpad bank cycles ...), all vectorised over runs, so the
+fast model only adds per-task vectors at run time.
 
 A streamed run passes ``cache_state`` (the line each pipeline's cache set holds, carried from
 block to block; `new_cache_state`), so a block's first accesses hit what the previous left.
-
-`task_demands` turns a `Program` into per-task arrays (controller slots, round trips per
-controller, DMA words, scratchpad bank cycles ...), all vectorised over runs, so the SimPy
-model only adds per-task vectors at run time.
 """
 
 from __future__ import annotations
@@ -32,109 +44,229 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from archsim.piuma.config import PiumaConfig
 from dataflow.piuma import Assignment, Program
 from dataflow.piuma.program import ATOMIC, CACHED, DMA, READ, WRITE
 
-__all__ = ["Topology", "TaskDemands", "task_demands", "new_cache_state"]
+__all__ = ["Topology", "TaskDemands", "task_demands", "pipeline_of_thread", "cache_hit_flags", "request_plan", "WORD_BYTES", "new_cache_state"]
+
+WORD_BYTES = 8
+
+
+def _mesh_geometry(cfg: PiumaConfig) -> tuple[int, int, list[int], list[int]]:
+    """(rows, cols, router of each local core, I/O routers) of one die."""
+    net, C = cfg.network, cfg.cores_per_die
+    cols = net.mesh_cols
+    if net.core_routers and len(net.core_routers) >= C:
+        cores = list(net.core_routers[:C])
+        rows = net.mesh_rows or max(net.core_routers) // cols + 1
+    elif net.core_routers:  # more cores than listed routers: rows of cores between I/O rows
+        core_rows = -(-C // cols)
+        rows = core_rows + 2
+        cores = list(range(cols, cols + C))
+    else:
+        cols = min(cols, C)
+        rows = max(net.mesh_rows, -(-C // cols))
+        cores = list(range(C))
+    used = set(cores)
+    io = [r for r in range(rows * cols) if r not in used] or cores
+    return rows, cols, cores, io
 
 
 @dataclass(frozen=True)
 class Topology:
-    """Mesh links, routes and latencies for ``cfg``; ``route[p]`` is (controllers x links)."""
+    """Links, routes and unloaded latencies of ``cfg``.
+
+    ``paths[p][c]`` is the tuple of link ids from core ``p``'s router to controller ``c``'s
+    router (controller ``c`` sits at core ``c``); the way back is ``paths[c][p]``.
+    ``out_T[p]`` / ``back_T[p]`` are sparse (links x controllers) incidence matrices of those
+    paths, so a task's link load is ``out_T[p] @ out_bytes + back_T[p] @ back_bytes``.
+    """
 
     n_links: int
     link_names: tuple[str, ...]
     link_bytes_per_cycle: np.ndarray
-    route: np.ndarray  # (cores, controllers, links): link used by p->c and c->p paths (counts)
+    link_latency: np.ndarray  # cycles a message spends on the link (hop or optical crossing)
+    is_die_link: np.ndarray
+    paths: tuple[tuple[tuple[int, ...], ...], ...]
+    out_T: tuple[sp.csr_array, ...]
+    back_T: tuple[sp.csr_array, ...]
     hops: np.ndarray  # (cores, controllers) mesh hops one way
-    latency: np.ndarray  # (cores, controllers) round-trip cycles
+    latency: np.ndarray  # (cores, controllers) unloaded round-trip cycles
+    mesh_shape: tuple[int, int]
+    core_routers: tuple[int, ...]
+    io_routers: tuple[int, ...]
 
     @classmethod
     def build(cls, cfg: PiumaConfig) -> "Topology":
-        C, cols = cfg.cores_per_die, cfg.network.mesh_cols
-        cols = min(cols, C)
-        pos = [(i // cols, i % cols) for i in range(C)]
-        index = {p: i for i, p in enumerate(pos)}
+        C, net = cfg.cores_per_die, cfg.network
+        rows, cols, core_r, io_r = _mesh_geometry(cfg)
         links: dict[tuple, int] = {}
-        names, caps = [], []
+        names: list[str] = []
+        caps: list[float] = []
+        lats: list[float] = []
+        die: list[bool] = []
 
-        def link(key, name, cap):
+        def link(key, name, cap, lat, is_die):
             if key not in links:
                 links[key] = len(names)
                 names.append(name)
                 caps.append(cap)
+                lats.append(lat)
+                die.append(is_die)
             return links[key]
 
-        def xy(die, a, b):
-            (r, c), (r2, c2) = pos[a], pos[b]
+        def xy(d: int, a: int, b: int) -> list[int]:
+            (r, c), (r2, c2) = divmod(a, cols), divmod(b, cols)
             out = []
             while c != c2:
                 nc = c + (1 if c2 > c else -1)
-                out.append(link(("m", die, index[(r, c)], index[(r, nc)]), f"d{die}:{index[(r, c)]}->{index[(r, nc)]}", cfg.network.link_bytes_per_cycle))
+                out.append(link(("m", d, r * cols + c, r * cols + nc), f"d{d}:r{r * cols + c}->r{r * cols + nc}", net.link_bytes_per_cycle, net.hop_latency_cycles, False))
                 c = nc
             while r != r2:
                 nr = r + (1 if r2 > r else -1)
-                out.append(link(("m", die, index[(r, c)], index[(nr, c)]), f"d{die}:{index[(r, c)]}->{index[(nr, c)]}", cfg.network.link_bytes_per_cycle))
+                out.append(link(("m", d, r * cols + c, nr * cols + c), f"d{d}:r{r * cols + c}->r{nr * cols + c}", net.link_bytes_per_cycle, net.hop_latency_cycles, False))
                 r = nr
             return out
 
         N = cfg.cores
-        paths: dict[tuple[int, int], list[int]] = {}
+        nio = len(io_r)
+        ports = max(1, net.optical_ports_per_die // max(cfg.dies - 1, 1))
+        n_sub = max(1, min(ports, nio))
+        paths: list[list[tuple[int, ...]]] = []
+        hops = np.zeros((N, N))
         for p in range(N):
+            dp, lp = divmod(p, C)
+            row = []
             for q in range(N):
-                dp, lp = divmod(p, C)
                 dq, lq = divmod(q, C)
                 if dp == dq:
-                    paths[p, q] = xy(dp, lp, lq)
+                    path = xy(dp, core_r[lp], core_r[lq])
+                    hops[p, q] = len(path)
                 else:
-                    dl = link(("o", dp, dq, lp), f"die{dp}->die{dq}@{lp}", cfg.network.die_link_bytes_per_cycle)
-                    paths[p, q] = [dl] + xy(dq, lp, lq)
+                    # the pair's ports form n_sub parallel sub-links at different I/O routers;
+                    # a core uses sub-link (its local index mod n_sub)
+                    sub = lp % n_sub
+                    exit_r, entry_r = io_r[(sub + dq) % nio], io_r[(sub + dp) % nio]
+                    a = xy(dp, core_r[lp], exit_r)
+                    b = xy(dq, entry_r, core_r[lq])
+                    dl = link(("o", dp, dq, sub), f"die{dp}->die{dq}.{sub}", cfg.die_link_bytes_per_cycle / n_sub, net.die_link_latency_cycles, True)
+                    path = a + [dl] + b
+                    hops[p, q] = len(a) + len(b)
+                row.append(tuple(path))
+            paths.append(row)
         L = len(names)
-        route = np.zeros((N, N, max(L, 1)))
-        hops = np.zeros((N, N))
-        lat = np.zeros((N, N))
+        link_lat = np.asarray(lats if lats else [0.0], dtype=np.float64)
+        one_way = np.array([[float(link_lat[list(paths[p][q])].sum()) if paths[p][q] else 0.0 for q in range(N)] for p in range(N)])
+        lat = cfg.dram.latency_cycles + one_way + one_way.T
+        out_T, back_T = [], []
         for p in range(N):
+            ro, co, rb, cb = [], [], [], []
             for c in range(N):
-                for li in paths[p, c] + paths[c, p]:
-                    route[p, c, li] += 1
-                cross = (p // C) != (c // C)
-                mesh_hops = len(paths[p, c]) - (1 if cross else 0)
-                hops[p, c] = mesh_hops
-                lat[p, c] = (
-                    cfg.dram.latency_cycles
-                    + 2 * mesh_hops * cfg.network.hop_latency_cycles
-                    + (2 * cfg.network.die_link_latency_cycles if cross else 0)
-                )
-        return cls(L, tuple(names), np.asarray(caps if caps else [1.0]), route, hops, lat)
+                for li in paths[p][c]:
+                    ro.append(li)
+                    co.append(c)
+                for li in paths[c][p]:
+                    rb.append(li)
+                    cb.append(c)
+            shape = (max(L, 1), N)
+            out_T.append(sp.csr_array((np.ones(len(ro)), (ro, co)), shape=shape))
+            back_T.append(sp.csr_array((np.ones(len(rb)), (rb, cb)), shape=shape))
+        return cls(
+            n_links=L,
+            link_names=tuple(names),
+            link_bytes_per_cycle=np.asarray(caps if caps else [1.0]),
+            link_latency=link_lat,
+            is_die_link=np.asarray(die if die else [False], bool),
+            paths=tuple(tuple(r) for r in paths),
+            out_T=tuple(out_T),
+            back_T=tuple(back_T),
+            hops=hops,
+            latency=lat,
+            mesh_shape=(rows, cols),
+            core_routers=tuple(core_r),
+            io_routers=tuple(io_r),
+        )
+
+    def link_load(self, p: int, out_bytes: np.ndarray, back_bytes: np.ndarray) -> np.ndarray:
+        """Bytes on every link when core ``p`` sends ``out_bytes[c]`` to and receives
+        ``back_bytes[c]`` from each controller ``c``."""
+        dense = self._dense()
+        if dense is not None:
+            return out_bytes @ dense[0][p] + back_bytes @ dense[1][p]
+        return self.out_T[p] @ out_bytes + self.back_T[p] @ back_bytes
+
+    def path_sum(self, p: int, per_link: np.ndarray) -> np.ndarray:
+        """Per controller ``c``: Σ of ``per_link`` over the links of p→c and c→p."""
+        dense = self._dense()
+        if dense is not None:
+            return dense[0][p] @ per_link + dense[1][p] @ per_link
+        return self.out_T[p].T @ per_link + self.back_T[p].T @ per_link
+
+    def _dense(self):
+        """(out, back) as dense (cores, controllers, links) arrays when small, else None."""
+        cache = self.__dict__.get("_dense_cache")
+        if cache is None:
+            N = len(self.out_T)
+            if N * N * max(self.n_links, 1) <= 4_000_000:
+                cache = (np.stack([m.T.toarray() for m in self.out_T]), np.stack([m.T.toarray() for m in self.back_T]))
+            else:
+                cache = False
+            object.__setattr__(self, "_dense_cache", cache)
+        return cache or None
+
+    def bisection_bytes_per_cycle(self) -> float:
+        """Bytes per cycle one way across the vertical cut through the middle of one die's mesh
+        that carry core-to-core traffic under XY routing (rows holding cores)."""
+        rows, cols = self.mesh_shape
+        if cols < 2:
+            return float("inf")
+        core_rows = {r // cols for r in self.core_routers}
+        return float(len(core_rows)) * float(self.link_bytes_per_cycle[~self.is_die_link].max() if (~self.is_die_link).any() else 0.0)
 
 
 @dataclass(frozen=True)
 class TaskDemands:
-    """Per-task demands (first axis = task id)."""
+    """Per-task demands (first axis = task id) and program-wide service-time moments."""
 
     ctrl_slots: np.ndarray  # (tasks, controllers) access slots at each controller
     ctrl_trips: np.ndarray  # (tasks, controllers) round trips in the thread's dependence chain
+    out_bytes: np.ndarray  # (tasks, controllers) message bytes towards each controller
+    back_bytes: np.ndarray  # (tasks, controllers) message bytes back from each controller
     dma_words: np.ndarray  # (tasks,)
+    dma_part: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # DMA words' (slots, out, back) of the three above, or None
     read_words: np.ndarray  # (tasks,)
     write_words: np.ndarray  # (tasks,)
     atomics: np.ndarray  # (tasks,) remote atomics at controllers
-    cache_accesses: np.ndarray  # (tasks,)
-    cache_hits: np.ndarray  # (tasks,)
+    cache_gathers: np.ndarray  # (tasks,) single-word cached reads (looked up)
+    cache_hits: np.ndarray  # (tasks,) of which hits
+    cache_words: np.ndarray  # (tasks,) cached words accessed (gathers + stream words)
+    cache_fills: np.ndarray  # (tasks,) line-piece fills (stream lines + gather misses)
     bank_cycles: np.ndarray  # (tasks, sp_banks)
     sp_ops: np.ndarray  # (tasks,) scratchpad ops in the thread's chain
+    sp_atomics: np.ndarray  # (tasks,) scratchpad atomics (each adds its RMW to the chain)
+    mem_ops: np.ndarray  # (tasks,) operations the thread issues and waits for (issue groups)
+    run_hits: np.ndarray  # (runs,) single-word cached reads that hit (decided before simulation)
+    ctrl_residual_slots: float  # E[S^2] / (2 E[S]) of a controller request, in access slots
+    link_residual_bytes: float  # E[B^2] / (2 E[B]) of a message, in bytes
 
 
-def _controller_counts(lo: np.ndarray, hi: np.ndarray, c: int, N: int, mapping: str, block: int) -> np.ndarray:
-    """Words of [lo, hi) that live at controller c."""
-    if mapping == "interleaved":
-        f = lambda x: (x - c + N - 1) // N  # noqa: E731  (# of t in [0, x) with t % N == c)
-        return f(hi) - f(lo)
-    return np.maximum(0, np.minimum(hi, (c + 1) * block) - np.maximum(lo, c * block))
+def _unit_counts(lo: np.ndarray, hi: np.ndarray, c: int, N: int, per: int) -> np.ndarray:
+    """Units of [lo, hi) (unit ids) at controller c when ``per`` consecutive units go to one
+    controller, round-robin over N controllers."""
+    period = per * N
+
+    def f(x):  # units u in [0, x) with (u // per) % N == c
+        q, r = np.divmod(x, period)
+        return q * per + np.clip(r - c * per, 0, per)
+
+    return f(hi) - f(lo)
 
 
-def _pipeline_of_thread(cfg: PiumaConfig, threads: np.ndarray) -> np.ndarray:
+def pipeline_of_thread(cfg: PiumaConfig, threads: np.ndarray) -> np.ndarray:
+    """Global pipeline id of each thread id (threads core-major: MTP threads, then STPs)."""
     core, local = np.divmod(threads, cfg.threads_per_core)
     mtp_threads = cfg.mtp_per_core * cfg.threads_per_mtp
     pipe_local = np.where(local < mtp_threads, local // cfg.threads_per_mtp, cfg.mtp_per_core + (local - mtp_threads))
@@ -159,8 +291,8 @@ def _cache_hits(prog: Program, cfg: PiumaConfig, run_task: np.ndarray, mask: np.
     owner[tasks] = owner_of_pos
     t = run_task[idx]
     thr = owner[t]
-    pipe = _pipeline_of_thread(cfg, thr)
-    wpl = cfg.cache.line_bytes // 8
+    pipe = pipeline_of_thread(cfg, thr)
+    wpl = cfg.cache.line_bytes // WORD_BYTES
     nsets = cfg.cache.bytes_per_pipeline // cfg.cache.line_bytes
     line = prog.run_addr[idx] // wpl
     # each thread's own access order: its tasks in rank order, runs in program order
@@ -189,52 +321,142 @@ def new_cache_state(cfg: PiumaConfig) -> np.ndarray:
     return np.full(cfg.cores * cfg.pipelines_per_core * (cfg.cache.bytes_per_pipeline // cfg.cache.line_bytes), -1, np.int64)
 
 
+def cache_hit_flags(prog: Program, cfg: PiumaConfig, assignment: Assignment,
+                    cache_state: np.ndarray | None = None) -> np.ndarray:
+    """Per run: True when the run is a single-word cached read that hits (see module doc).
+    ``cache_state`` (streamed runs) is the caches' content before this block, updated in place."""
+    run_task = np.repeat(np.arange(prog.n_tasks, dtype=np.int64), np.diff(prog.run_ptr))
+    single = (prog.run_mode == CACHED) & (prog.run_len == 1) & (prog.run_kind == READ)
+    hits = np.zeros(prog.n_runs, bool)
+    hits[single] = _cache_hits(prog, cfg, run_task, single, assignment, cache_state)
+    return hits
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    """Per run: the words it moves (``lo``..``hi`` after line rounding, empty for hits) and the
+    request granularity ``g`` (words per request piece; 1 for word accesses)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    gran: np.ndarray
+    line_fill: np.ndarray  # cached reads (filled by lines)
+    hits: np.ndarray
+
+
+def request_plan(prog: Program, cfg: PiumaConfig, hits: np.ndarray) -> RequestPlan:
+    """How each run turns into requests (shared by both simulation levels)."""
+    wpl = cfg.cache.line_bytes // WORD_BYTES
+    addr, ln, kind, mode = prog.run_addr, prog.run_len, prog.run_kind, prog.run_mode
+    cached = mode == CACHED
+    line_fill = cached & (kind == READ)
+    lo = addr.copy()
+    hi = addr + ln
+    lo[line_fill] = (addr[line_fill] // wpl) * wpl
+    hi[line_fill] = -(-(addr[line_fill] + ln[line_fill]) // wpl) * wpl
+    hi[hits] = lo[hits]  # a hit moves nothing
+    g = min(wpl, cfg.dram.interleave_words)
+    gran = np.where(cached & (kind != ATOMIC), g, 1).astype(np.int64)
+    return RequestPlan(lo, hi, gran, line_fill, hits)
+
+
+def controller_of_words(words: np.ndarray, cfg: PiumaConfig, total_words: int) -> np.ndarray:
+    """Controller owning each word address."""
+    N = cfg.controllers
+    if cfg.dram.mapping == "interleaved":
+        return (words // cfg.dram.interleave_words) % N
+    block = -(-max(total_words, 1) // N)
+    return np.minimum(words // block, N - 1)
+
+
 def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_state: np.ndarray | None = None) -> TaskDemands:
     """Per-task demands of ``prog`` on the fabric ``cfg`` (see module doc)."""
     N = cfg.controllers
     nt = prog.n_tasks
-    wpl = cfg.cache.line_bytes // 8
+    H = float(cfg.network.header_bytes)
     run_task = np.repeat(np.arange(nt, dtype=np.int64), np.diff(prog.run_ptr))
-    addr, ln, kind, mode = prog.run_addr, prog.run_len, prog.run_kind, prog.run_mode
-    is_read = kind != WRITE
-    single_cached = (mode == CACHED) & (ln == 1) & (kind == READ)
-    stream_cached = (mode == CACHED) & ~single_cached & (kind == READ)
-    hits = np.zeros(addr.size, bool)
-    hits[single_cached] = _cache_hits(prog, cfg, run_task, single_cached, assignment, cache_state)
-    lo = addr.copy()
-    hi = addr + ln
-    line_fill = single_cached | stream_cached
-    lo[line_fill] = (addr[line_fill] // wpl) * wpl
-    hi[line_fill] = -(-(addr[line_fill] + ln[line_fill]) // wpl) * wpl
-    hi[hits] = lo[hits]  # a hit moves nothing
+    ln, kind, mode = prog.run_len, prog.run_kind, prog.run_mode
+    hits = cache_hit_flags(prog, cfg, assignment, cache_state)
+    plan = request_plan(prog, cfg, hits)
+    lo, hi, g = plan.lo, plan.hi, plan.gran
     words = hi - lo
-    trips = np.where(kind == WRITE, 0, ln).astype(np.float64)
-    trips[line_fill] = (words[line_fill] // wpl).astype(np.float64)
-    trips[mode == DMA] = 0.0
-    ratio = np.divide(trips, words, out=np.zeros_like(trips), where=words > 0)
-    occupancy = np.where(kind == ATOMIC, cfg.dram.atomic_occupancy, 1.0)
-    block = -(-max(prog.total_words, 1) // N)
-    slots = np.zeros((nt, N))
-    tr = np.zeros((nt, N))
-    for c in range(N):
-        cnt = _controller_counts(lo, hi, c, N, cfg.dram.mapping, block).astype(np.float64)
-        slots[:, c] = np.bincount(run_task, weights=cnt * occupancy, minlength=nt)
-        tr[:, c] = np.bincount(run_task, weights=cnt * ratio, minlength=nt)
-    bc = lambda w: np.bincount(run_task, weights=w.astype(np.float64), minlength=nt)  # noqa: E731
+    is_read = kind == READ
+    is_write = kind == WRITE
+    is_atomic = kind == ATOMIC
     is_dma = mode == DMA
+    occupancy = np.where(is_atomic, cfg.dram.atomic_occupancy, 1.0)
+    waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
+    any_dma = bool(is_dma.any())
+    dslots = np.zeros((nt, N)) if any_dma else None
+    doutb = np.zeros((nt, N)) if any_dma else None
+    dbackb = np.zeros((nt, N)) if any_dma else None
+    slots = np.zeros((nt, N))
+    trips = np.zeros((nt, N))
+    outb = np.zeros((nt, N))
+    backb = np.zeros((nt, N))
+    s1 = s2 = 0.0  # controller service moments (per request, in slots)
+    m1 = m2 = 0.0  # message size moments
+    iw = cfg.dram.interleave_words
+    block = -(-max(prog.total_words, 1) // N)
+    for c in range(N):
+        if cfg.dram.mapping == "interleaved":
+            wc = _unit_counts(lo, hi, c, N, iw)
+            # requests: pieces of g words inside one interleave unit (g divides iw)
+            g0 = int(g.max()) if g.size else 1
+            rc = np.where(g == 1, wc, _unit_counts(lo // g0, -(-hi // g0), c, N, max(iw // g0, 1)))
+        else:
+            wc = np.maximum(0, np.minimum(hi, (c + 1) * block) - np.maximum(lo, c * block))
+            rc = -(-wc // g)
+        wc = wc.astype(np.float64)
+        rc = rc.astype(np.float64)
+        bc = lambda w: np.bincount(run_task, weights=w, minlength=nt)  # noqa: E731
+        slots[:, c] = bc(wc * occupancy)
+        trips[:, c] = bc(np.where(waits, rc, 0.0))
+        out_w = np.where(is_read, H * rc, H * rc + WORD_BYTES * wc)
+        back_w = np.where(is_write, 0.0, H * rc + WORD_BYTES * wc)
+        outb[:, c] = bc(out_w)
+        backb[:, c] = bc(back_w)
+        if any_dma:
+            dslots[:, c] = bc(np.where(is_dma, wc * occupancy, 0.0))
+            doutb[:, c] = bc(np.where(is_dma, out_w, 0.0))
+            dbackb[:, c] = bc(np.where(is_dma, back_w, 0.0))
+        per_req = np.divide(wc * occupancy, rc, out=np.zeros_like(wc), where=rc > 0)
+        s1 += float((wc * occupancy).sum())
+        s2 += float((per_req * wc * occupancy).sum())
+        out_sz = np.divide(out_w, rc, out=np.zeros_like(wc), where=rc > 0)
+        back_sz = np.divide(back_w, rc, out=np.zeros_like(wc), where=rc > 0)
+        m1 += float(out_w.sum() + back_w.sum())
+        m2 += float((out_sz * out_w).sum() + (back_sz * back_w).sum())
+    bcnt = lambda w: np.bincount(run_task, weights=np.asarray(w, np.float64), minlength=nt)  # noqa: E731
     cached = mode == CACHED
+    single = cached & (ln == 1) & is_read
+    gath_miss = single & ~hits
+    stream = cached & ~single
+    # line pieces of cached streams (reads and write-combined writes)
+    pieces = np.where(stream, -(-hi // g) - lo // g, 0)
     nb = cfg.sp_banks
     even = (prog.sp_reads + prog.sp_writes).astype(np.float64) / nb
     bank_cycles = prog.sp_atomic_banks * float(cfg.sp_atomic_cycles) + even[:, None]
+    sp_ops = (prog.sp_reads + prog.sp_atomics + np.where(prog.dma_cmds > 0, 0, prog.sp_writes)).astype(np.float64)
     return TaskDemands(
         ctrl_slots=slots,
-        ctrl_trips=tr,
-        dma_words=bc(np.where(is_dma, words, 0)),
-        read_words=bc(np.where(is_read, words, 0)),
-        write_words=bc(np.where(~is_read, words, 0)) + bc(np.where(kind == ATOMIC, words, 0)),
-        atomics=bc(np.where(kind == ATOMIC, ln, 0)),
-        cache_accesses=bc(np.where(cached, ln, 0)),
-        cache_hits=bc(hits.astype(np.int64)),
+        ctrl_trips=trips,
+        out_bytes=outb,
+        back_bytes=backb,
+        dma_words=bcnt(np.where(is_dma, words, 0)),
+        dma_part=(dslots, doutb, dbackb) if any_dma else None,
+        read_words=bcnt(np.where(~is_write, words, 0)),
+        write_words=bcnt(np.where(~is_read, words, 0)),
+        atomics=bcnt(np.where(is_atomic, ln, 0)),
+        cache_gathers=bcnt(single),
+        cache_hits=bcnt(hits),
+        cache_words=bcnt(np.where(cached & ~is_atomic, ln, 0)),
+        cache_fills=bcnt(pieces + gath_miss),
         bank_cycles=bank_cycles,
-        sp_ops=(prog.sp_reads + prog.sp_atomics + np.where(prog.dma_cmds > 0, 0, prog.sp_writes)).astype(np.float64),
+        sp_ops=sp_ops,
+        sp_atomics=prog.sp_atomics.astype(np.float64),
+        mem_ops=trips.sum(axis=1) + sp_ops + prog.dma_cmds,
+        run_hits=hits,
+        ctrl_residual_slots=s2 / (2.0 * s1) if s1 > 0 else 0.5,
+        link_residual_bytes=m2 / (2.0 * m1) if m1 > 0 else 0.5 * (H + WORD_BYTES),
     )

@@ -10,51 +10,64 @@ What is simulated, and at what granularity
   the program is accounted individually (`archsim.piuma.fabric.task_demands`): each 8-byte
   load, store or remote atomic, each cache-line fill of a cached stream, each word a DMA
   command gathers, goes to the controller that owns its address, occupies that controller for
-  one 8-byte access slot (``atomic_occupancy`` slots for an atomic), moves ``request_bytes``
-  over every mesh/die link of its XY route out and back, and, when the thread waits for it,
-  adds the round-trip latency *from the thread's core to that controller* (DRAM latency + 2 ×
-  hops × hop latency, + die crossings).  Each scratchpad operation of the task is one bank
+  one 8-byte access slot (``atomic_occupancy`` slots for an atomic), crosses every mesh/die link of its XY route as messages sized by `archsim.piuma.fabric`
+  (header, + data words), and, when the thread waits for it, adds the round-trip latency *from
+  the thread's core to that controller* (DRAM latency + hops out and back × hop latency, + die
+  crossings) plus the queueing waits below.  Each scratchpad operation of the task is one bank
   access (an atomic holds its key's home bank for ``sp_atomic_cycles``; reads and writes are
   spread over the banks) and adds ``sp_latency_cycles`` to the thread's chain.  Each
   instruction takes one issue slot of the thread's pipeline.  Each DMA command (descriptor)
   makes the thread wait one round trip; each gathered word is one request to the core's DMA
   engine.
 * **A task's unloaded duration** is its *dependence chain*: one outstanding memory operation
-  per thread, so Σ of the latencies of its loads, atomics and line fills (posted writes and
-  DMA words add none) + scratchpad operations × scratchpad latency + instructions / issue
-  rate + one round trip per DMA command (+ one for the work-queue fetch-and-add under dynamic
-  partitioning).
+  per thread, so Σ of the latencies of its loads, atomics and line fills (posted writes add
+  none) + scratchpad operations × scratchpad latency (+ an atomic's extra bank cycles) +
+  instructions / issue rate + per DMA command one round trip and its words at the engine's
+  rate (the thread is stalled while its gather is in flight, S1 §V-A) (+ a fetch-and-add on
+  the work queue's counter under dynamic partitioning).
+* **Loaded latency (below saturation).**  Every visit of an operation to a shared server adds
+  the server's queueing wait (`archsim.piuma.queueing`; M/G/1 by default, with the service-
+  time moments of the program's own request mix): each round trip gets the wait at its
+  controller and at every link of its route out and back, each scratchpad operation the wait
+  at its bank, each operation the wait at the thread's issue port.  The utilisation a task
+  sees is what the tasks already running have reserved on that server over the task's window
+  (FIFO: a request queues behind work that arrived before it, never behind its own), clipped
+  at ``sim.queue_rho_max``: above that the calendars' stretching (below) stands for the
+  saturated queue.  The clip was chosen against the access-level reference model
+  (`archsim.piuma.detail`, ``benchmarks/piuma_detail_compare.py``).
 * **Shared resources**, each a server of fixed capacity per cycle with a reservation calendar
   (`Calendar`): every memory controller (8-byte access slots per cycle), every directed mesh
   link and die link (bytes per cycle), every scratchpad bank (bank cycles), every pipeline's
   issue port (instructions per cycle; round-robin sharing among its threads), every core's DMA
   engine (requests per cycle, ``min(requests_per_cycle, max_outstanding / latency)`` by
   Little's law).
-* **Contention.**  When a task starts at cycle ``t``, the demand of its operations on each
-  resource is spread evenly over its duration and takes what that resource's calendar has left
-  in each bucket of ``bucket_cycles``, after the tasks that started earlier (first come, first
-  served in order of task start, at bucket granularity).  The task ends at the later of its
-  chain and the moment every resource has served its whole demand.  This is done twice: a trial
-  at the unloaded rate finds the bottleneck, then the demand is committed at the slowed rate,
-  so a task held up by one resource does not hog the others.  Contention on controllers,
-  links, banks and issue ports therefore comes out of the simulation: a resource's reserved
-  buckets slow every later task that needs it (hot controllers, hot links and hot banks
-  included), and nothing is a closed-form formula of totals.
+* **Contention at saturation.**  When a task starts at cycle ``t``, the demand of its
+  operations on each resource is spread evenly over its (loaded) duration and takes what that
+  resource's calendar has left in each bucket, after the tasks that started earlier (first
+  come, first served in order of task start, at bucket granularity).  The task ends at the
+  later of its chain and the moment every resource has served its whole demand.  A trial at
+  the loaded rate finds the bottleneck; then the demand is committed at the slowed pace on the
+  other resources (a task held up by one resource does not hog the others) and as fast as
+  capacity frees up on the bottleneck (work-conserving).  First come, first served can starve
+  the last of the tasks that start *together* (every thread's first task at a phase start; see
+  BENCHMARKS.md, fast vs access level).  A DMA command's words
+  are a burst at the engine's rate, reserved before the rest of the task, which starts when
+  they are back.
 * **Streaming.**  A phase arrives as blocks (`PhaseFeed`): each thread runs its tasks of block
   0, then of block 1, ... (or drains the dynamic queue block after block); a block is built
   when the first thread needs it and dropped when its last task ends, while calendars, thread
-  clocks and queues carry on, so a run never holds more than the blocks in flight.
+  clocks and queues carry on, so a run never holds more than the blocks in flight.  The
+  queueing parameters (mean residual service per server class) are taken from the first block.
 * **Scratchpad capacity.**  A task that holds a hash table (or gathered data) allocates its
   ``sp_table_bytes`` from its core's scratchpad (a SimPy ``Container`` of ``scratchpad_bytes``)
   when it starts and frees them when it ends; if the other running tasks leave too little, the
   thread waits (first come, first served).  The peak allocation per core is reported.
 * **Simplified / not modelled**: the order of the operations inside a task (their demands are
-  spread evenly over it; this is the batching); queueing delay added to latency below
-  saturation (a loaded controller stretches tasks only when its bandwidth runs out, not by
-  M/D/1-style waiting); DRAM banks, rows and refresh; instruction caches; cache hits are
-  decided before the simulation (see `archsim.piuma.fabric`); the ``sp_bank_conflicts``
-  counter is the number of atomics above an even spread over the banks (per task), whereas
-  the time lost to hot banks (``sp_bank_stall_cycles``) comes from the calendars.
+  spread evenly over it; this is the batching); DRAM banks, rows and refresh (a DRAM-specific
+  latency-vs-load curve plugs into `archsim.piuma.queueing`); instruction caches; cache hits
+  are decided before the simulation (see `archsim.piuma.fabric`); the ``sp_bank_conflicts``
+  counter is the number of atomics above an even spread over the banks (per task), whereas the
+  time lost to hot banks (``sp_bank_stall_cycles``) comes from the calendars.
 """
 
 from __future__ import annotations
@@ -66,7 +79,8 @@ import numpy as np
 import simpy
 
 from archsim.piuma.config import PiumaConfig
-from archsim.piuma.fabric import TaskDemands, Topology, _pipeline_of_thread
+from archsim.piuma.fabric import TaskDemands, Topology, pipeline_of_thread
+from archsim.piuma.queueing import curve_for
 from dataflow.piuma import Assignment, Program
 
 __all__ = ["Calendar", "simulate_program", "simulate_blocks", "SimBlock", "PhaseFeed", "SimOutcome", "auto_bucket_cycles"]
@@ -95,24 +109,51 @@ class Calendar:
             grown[:, : self.used.shape[1]] = self.used
             self.used = grown
 
-    def advance(self, now: float) -> None:
-        """Forget buckets before ``now`` (no task starts in the past)."""
-        b = int(now // self.W)
+    def advance(self, now: float, keep_cycles: float = 0.0) -> None:
+        """Forget buckets before ``now - keep_cycles`` (no task starts in the past; the kept
+        history feeds `utilisation`)."""
+        b = int(max(now - keep_cycles, 0.0) // self.W)
         shift = b - self.base
         if shift > self.used.shape[1] // 2:
             self.used[:, : self.used.shape[1] - shift] = self.used[:, shift:]
             self.used[:, self.used.shape[1] - shift :] = 0.0
             self.base = b
 
-    def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration: float, commit: bool) -> np.ndarray:
-        """Finish time of each resource's demand, filled from ``t0`` at rate ``demand/duration``."""
+    def utilisation(self, ids: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        """Fraction of each resource's capacity reserved in the whole buckets covering
+        ``[t0, t1)`` (buckets already forgotten count as idle)."""
         W = self.W
-        duration = max(duration, 1.0)
+        b0 = max(int(t0 // W), self.base)
+        b1 = max(int(-(-t1 // W)), b0 + 1)
+        self._ensure(b1)
+        used = self.used[ids, b0 - self.base : b1 - self.base].sum(axis=1)
+        return used / (self.cap[ids] * W * (b1 - b0))
+
+    def add(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration: float) -> None:
+        """Book ``demand`` on each resource spread evenly over ``[t0, t0 + duration)``, whatever
+        is already booked (fair sharing: the caller has already stretched ``duration`` by the
+        load it shares the window with)."""
+        W = self.W
+        duration = max(float(duration), 1e-9)
+        t1 = t0 + duration
+        b0 = int(t0 // W)
+        b1 = int(-(-t1 // W))
+        self._ensure(b1)
+        edges = np.clip(np.arange(b0, b1 + 1) * W, t0, t1)
+        frac = np.diff(edges) / duration  # share of the demand in each bucket
+        self.used[ids, b0 - self.base : b1 - self.base] += demand[:, None] * frac[None, :]
+        self.busy[ids] += demand / self.cap[ids]
+
+    def reserve(self, ids: np.ndarray, demand: np.ndarray, t0: float, duration, commit: bool) -> np.ndarray:
+        """Finish time of each resource's demand, filled from ``t0`` at rate at most
+        ``demand/duration`` (``duration`` a scalar or one per resource)."""
+        W = self.W
+        duration = np.maximum(np.asarray(duration, dtype=np.float64), 1.0)
         rate = demand / duration  # per cycle
         b0 = int(t0 // W)
         first_frac = ((b0 + 1) * W - t0) / W
         cap = self.cap[ids]
-        K = int(max(duration, float((demand / cap).max())) // W) + 4
+        K = int(max(float(duration.max()), float((demand / cap).max())) // W) + 4
         while True:
             self._ensure(b0 + K)
             used = self.used[ids, b0 - self.base : b0 - self.base + K]
@@ -158,18 +199,20 @@ class SimOutcome:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def auto_bucket_cycles(prog: Program, dem: TaskDemands, topo: Topology, cfg: PiumaConfig, work_scale: float = 1.0) -> int:
-    """Bucket width when ``sim.bucket_cycles`` is 0: a power of two near the larger of 1/16 of
-    the median task's unloaded chain and 1/256 of a lower bound of the run's length (total
-    chain over all threads, total controller demand over all controllers), at least 16."""
+def auto_bucket_cycles(prog: Program, dem: TaskDemands, cfg: PiumaConfig, work_scale: float = 1.0) -> int:
+    """Bucket width when ``sim.bucket_cycles`` is 0, from the program alone (no bandwidth or
+    latency enters, so the granularity does not move when those are varied): a power of two
+    near the larger of 1/4 of the median task's work and 1/256 of the work per thread, with
+    ``BUCKET_TRIP_CYCLES`` standing for each round trip, at least 16.  ``work_scale``: the whole
+    run's work over ``prog``'s (``prog`` is the first block of a streamed run)."""
     if prog.n_tasks == 0:
         return 64
-    chain = dem.ctrl_trips.sum(axis=1) * float(topo.latency.mean()) + dem.sp_ops * cfg.sp_latency_cycles
-    chain = chain + prog.instr / cfg.issue_per_cycle_per_pipeline
-    ctrl = float(dem.ctrl_slots.sum()) / (cfg.controllers * cfg.dram.bytes_per_cycle_per_controller / cfg.dram.access_bytes)
-    bound = max(float(chain.sum()) * work_scale / cfg.threads, ctrl * work_scale, float(chain.max()))
-    w = max(float(np.median(chain)) / 16.0, bound / 256.0)
+    work = prog.instr + BUCKET_TRIP_CYCLES * (dem.ctrl_trips.sum(axis=1) + prog.dma_cmds) + dem.sp_ops
+    w = max(float(np.median(work)) / 4.0, float(work.sum()) * work_scale / cfg.threads / 256.0)
     return int(max(16, 2 ** int(np.floor(np.log2(max(w, 1.0))))))
+
+
+BUCKET_TRIP_CYCLES = 100.0
 
 
 @dataclass
@@ -182,6 +225,43 @@ class SimBlock:
     dem: TaskDemands
     thread_tasks: list | None = None
     queues: dict | None = None
+    assignment: Assignment | None = None  # the block's own (local ids); the access level needs it
+
+
+def _simulate_access_phases(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology) -> SimOutcome:
+    """The per-access reference level over phases given as one block each (barrier between
+    phases): each phase runs alone through `archsim.piuma.detail.simulate_access` and the
+    outcomes add up (maxima for the ``*_max`` figures)."""
+    from archsim.piuma.detail import simulate_access
+    from workloads.errors import InputError
+
+    outs = []
+    for feed in feeds:
+        if feed.n_blocks != 1:
+            raise InputError("sim.detail: access needs each phase as one block (the run layer sets that up)")
+        blk = feed.build(0)
+        if blk.assignment is None:
+            raise InputError("sim.detail: access needs the block's assignment")
+        outs.append(simulate_access(blk.prog, cfg, [blk.assignment], blk.dem, topo))
+    o0 = outs[0]
+    busy = {k: (max if k.endswith("_max") else sum)(o.resource_busy[k] for o in outs) for k in o0.resource_busy}
+    extra = dict(o0.extra)
+    extra.update(ops=sum(o.extra.get("ops", 0) for o in outs), blocks=len(feeds), blocks_live_max=1,
+                 sp_peak_bytes=[0.0] * cfg.cores, sp_wait_cycles=0.0, bucket_cycles=0)
+    return SimOutcome(
+        total_cycles=sum(o.total_cycles for o in outs),
+        phase_cycles={k: v for o in outs for k, v in o.phase_cycles.items()},
+        thread_busy_cycles=sum(o.thread_busy_cycles for o in outs),
+        resource_busy=busy,
+        events=sum(o.events for o in outs),
+        link_bytes=sum(o.link_bytes for o in outs),
+        link_byte_hops=sum(o.link_byte_hops for o in outs),
+        die_link_bytes=sum(o.die_link_bytes for o in outs),
+        bank_conflicts=sum(o.bank_conflicts for o in outs),
+        bank_stall_cycles=sum(o.bank_stall_cycles for o in outs),
+        queue_grabs=sum(o.queue_grabs for o in outs),
+        extra=extra,
+    )
 
 
 @dataclass
@@ -203,7 +283,14 @@ class PhaseFeed:
 def simulate_program(
     prog: Program, cfg: PiumaConfig, assignments: list[Assignment], dem: TaskDemands, topo: Topology
 ) -> SimOutcome:
-    """Run every phase of a whole ``prog`` (barrier between phases) and return timing and counters."""
+    """Run every phase of ``prog`` (barrier between phases) and return timing and counters.
+
+    ``cfg.sim.detail == "access"`` hands the run to the per-access reference model
+    (`archsim.piuma.detail`)."""
+    if cfg.sim.detail == "access":
+        from archsim.piuma.detail import simulate_access
+
+        return simulate_access(prog, cfg, assignments, dem, topo)
     feeds = []
     for ph, a in enumerate(assignments):
         if a.thread_ptr is not None:
@@ -214,7 +301,7 @@ def simulate_program(
             blk = SimBlock(prog, dem, queues={(None if int(c) < 0 else int(c)): a.tasks[q == c].tolist() for c in np.unique(q)})
             tb = None
         feeds.append(PhaseFeed(prog.phases[ph], 1, (lambda b, blk=blk: blk), tb))
-    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, topo, cfg)
+    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, cfg)
     return simulate_blocks(feeds, cfg, topo, W, SimBlock(prog, dem), release=False)
 
 
@@ -223,7 +310,12 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     """Run the phases of ``feeds`` one after another (barrier between phases), each a sequence
     of blocks built on demand; calendars, thread clocks, queues and scratchpad allocations
     carry across blocks.  ``first`` is phase 0's block 0 (already built: anything derived from
-    the program before the run starts is taken from it)."""
+    the program before the run starts is taken from it).  ``sim.detail: access`` runs each
+    phase, which must then be a single block holding its `Assignment`, through the per-access
+    reference model (`archsim.piuma.detail`)."""
+    if cfg.sim.detail == "access":
+        return _simulate_access_phases(feeds, cfg, topo)
+    prog, dem = first.prog, first.dem
     N = cfg.controllers
     P = cfg.cores * cfg.pipelines_per_core
     nb = cfg.sp_banks
@@ -236,8 +328,9 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     r_dma = N + P + cfg.cores * nb + L + np.arange(cfg.cores)
     mean_lat = float(topo.latency.mean())
     dma_cap = min(cfg.dma.requests_per_cycle, cfg.dma.max_outstanding / mean_lat)
+    slot_cycles = cfg.dram.access_bytes / cfg.dram.bytes_per_cycle_per_controller
     caps = np.concatenate([
-        np.full(N, cfg.dram.bytes_per_cycle_per_controller / cfg.dram.access_bytes),
+        np.full(N, 1.0 / slot_cycles),
         np.full(P, cfg.issue_per_cycle_per_pipeline),
         np.ones(cfg.cores * nb),
         topo.link_bytes_per_cycle[:L] if L else np.zeros(0),
@@ -247,37 +340,117 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     cal = Calendar(caps, W)
     tpc = cfg.threads_per_core
     T = cfg.threads
-    pipe_of = _pipeline_of_thread(cfg, np.arange(T))
-    req = float(cfg.network.request_bytes)
+    pipe_of = pipeline_of_thread(cfg, np.arange(T))
     issue = cfg.issue_per_cycle_per_pipeline
-    die_link = np.array([n.startswith("die") for n in topo.link_names[:L]], bool)
-    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0,
+    die_link = topo.is_die_link[:L] if L else np.zeros(0, bool)
+    curve = curve_for(cfg.dram.queue_model)
+    ctrl_curve = curve
+    if cfg.dram.queue_model == "ddr5-curve":
+        from archsim.piuma.queueing import DramCurve
+
+        ctrl_curve = DramCurve(cfg.dram.bytes_per_cycle_per_controller, cfg.clock_hz)
+    # queueing parameters per server class: mean residual service and the population cap
+    tot_ops = float(dem.mem_ops.sum()) or 1.0
+    instr_per_group = float(prog.instr.sum()) / tot_ops / issue
+    sp_a = float(dem.sp_atomics.sum())
+    sp_rw = float(dem.sp_ops.sum() - sp_a) + float((prog.sp_writes * (prog.dma_cmds > 0)).sum())
+    a = float(cfg.sp_atomic_cycles)
+    bank_s1 = (sp_a * a + sp_rw) / max(sp_a + sp_rw, 1.0)
+    bank_res = (sp_a * a * a + sp_rw) / (2.0 * max(sp_a * a + sp_rw, 1.0))
+    ctrl_res = dem.ctrl_residual_slots * slot_cycles
+    link_res = dem.link_residual_bytes / (topo.link_bytes_per_cycle[:L] if L else np.ones(0))
+    ctrl_cap = T * dem.ctrl_residual_slots * 2.0 * slot_cycles
+    link_cap = T * 2.0 * link_res
+    bank_cap = tpc * bank_s1
+    pipe_cap = cfg.threads_per_mtp * instr_per_group
+    pipe_res = 0.5 * instr_per_group
+    rho_max = cfg.sim.queue_rho_max
+    dma_lat = float(topo.latency.mean())
+    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0,
              "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0}
 
-    # the block whose task runs (rebound before each call; run_task never yields)
-    prog, dem = first.prog, first.dem
-
     def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
+        """Book task ``t`` of the current block and return its duration."""
         slots = dem.ctrl_slots[t].copy()
-        trips = dem.ctrl_trips[t]
-        chain = float(trips @ topo.latency[core]) + dem.sp_ops[t] * cfg.sp_latency_cycles
-        chain += prog.instr[t] / issue + prog.dma_cmds[t] * mean_lat
-        if grab:
+        trips = dem.ctrl_trips[t].copy()
+        outb = dem.out_bytes[t].copy()
+        backb = dem.back_bytes[t].copy()
+        if grab:  # fetch-and-add on the work queue's counter
             slots[q_ctrl] += cfg.dram.atomic_occupancy
-            chain += topo.latency[core, q_ctrl]
-        link_d = (slots * req) @ topo.route[core] if L else np.zeros(0)
+            trips[q_ctrl] += 1.0
+            outb[q_ctrl] += cfg.network.header_bytes + 8.0
+            backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        lat0 = topo.latency[core]
+        sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
+        # a DMA command: its words leave the engine at its rate, the last one returns a round trip later
+        dma_chain = prog.dma_cmds[t] * mean_lat + dem.dma_words[t] / dma_cap
+        chain0 = float(trips @ lat0) + sp_chain + prog.instr[t] / issue + dma_chain
+        # loaded latency: utilisation of each server over the task's window, past and ahead
+        H = max(chain0, W)
+        bank_ids = r_bank[core * nb:(core + 1) * nb]
+        q_ids = np.concatenate([r_ctrl, r_link, bank_ids, [r_pipe[pipe]]])
+        # FIFO servers: a request waits for the work that arrived before it, i.e. what the tasks
+        # already running have reserved over this task's window (its own demand excluded);
+        # above queue_rho_max the calendar's stretching stands for the saturated queue
+        link_d = topo.link_load(core, outb, backb) if L else np.zeros(0)
         bank_d = dem.bank_cycles[t]
-        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], r_bank[core * nb:(core + 1) * nb], r_link, [r_dma[core]]])
-        d = np.concatenate([slots, [float(prog.instr[t])], bank_d, link_d, [dem.dma_words[t]]])
-        nz = d > 0
+        rho = np.minimum(cal.utilisation(q_ids, now, now + H), rho_max)
+        w_ctrl = ctrl_curve.wait(rho[:N], ctrl_res, ctrl_cap)
+        w_link = curve.wait(rho[N:N + L], link_res, link_cap) if L else np.zeros(0)
+        w_bank = curve.wait(rho[N + L:N + L + nb], bank_res, bank_cap)
+        w_pipe = float(curve.wait(rho[-1:], pipe_res, pipe_cap)[0])
+        lat = lat0 + w_ctrl
+        if L:
+            lat = lat + topo.path_sum(core, w_link)
+        bsum = float(bank_d.sum())
+        wb = float(bank_d @ w_bank) / bsum if bsum > 0 else 0.0
+        chain = float(trips @ lat) + sp_chain + dem.sp_ops[t] * wb + prog.instr[t] / issue + dem.mem_ops[t] * w_pipe
+        chain += prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap
+        stats["wait"] += chain - chain0
+        stats["w_ctrl"] += float(trips @ w_ctrl)
+        stats["w_bank"] += dem.sp_ops[t] * wb
+        stats["w_pipe"] += dem.mem_ops[t] * w_pipe
+        stats["chain0"] += chain0
+        fin_dma = now
+        if dem.dma_part is not None and dem.dma_words[t] > 0:
+            # the DMA engine sends a command's words as a burst at its rate (behind earlier
+            # commands); their controller slots and messages follow at that pace, and the last
+            # word returns a round trip after it leaves the engine
+            ds, do, dbk = dem.dma_part[0][t], dem.dma_part[1][t], dem.dma_part[2][t]
+            dl = topo.link_load(core, do, dbk) if L else np.zeros(0)
+            slots = slots - ds
+            link_d_rest = link_d - dl
+            ids_d = np.concatenate([[r_dma[core]], r_ctrl, r_link])
+            d_d = np.concatenate([[dem.dma_words[t]], ds, dl])
+            nzd = d_d > 0
+            burst = dem.dma_words[t] / dma_cap
+            fin_d = cal.reserve(ids_d[nzd], d_d[nzd], now, burst, commit=True)
+            fin_dma = float(fin_d.max()) + dma_lat
+        else:
+            link_d_rest = link_d
+        # the thread is stalled while its gather is in flight (S1 §V-A): the rest of the task
+        # starts when the command has completed
+        t1 = now
+        rest = chain
+        if fin_dma > now:
+            dma_loaded = prog.dma_cmds[t] * float(lat.mean()) + dem.dma_words[t] / dma_cap
+            t1 = max(now + dma_loaded, fin_dma)
+            rest = max(chain - dma_loaded, 0.0)
+        ids = np.concatenate([r_ctrl, [r_pipe[pipe]], bank_ids, r_link])
+        d = np.concatenate([slots, [float(prog.instr[t])], bank_d, link_d_rest])
+        nz = d > 1e-12
         ids, d = ids[nz], d[nz]
+        dur0 = max(rest, 1.0)
         if ids.size == 0:
-            return max(chain, 1.0)
-        dur0 = max(chain, 1.0)
-        fin = cal.reserve(ids, d, now, dur0, commit=False)
-        dur1 = max(dur0, float(fin.max()) - now)
-        fin = cal.reserve(ids, d, now, dur1, commit=True)
-        end = max(now + dur0, float(fin.max()))
+            return t1 + dur0 - now
+        fin = cal.reserve(ids, d, t1, dur0, commit=False)
+        dur1 = max(dur0, float(fin.max()) - t1)
+        # the task runs at the pace of its bottleneck: the other resources see its demand
+        # spread over the slowed duration; the bottleneck itself keeps taking capacity as
+        # soon as it frees up (work-conserving), at up to the unloaded rate
+        bottleneck = fin >= t1 + dur1 - 1e-6
+        fin = cal.reserve(ids, d, t1, np.where(bottleneck, dur0, dur1), commit=True)
+        end = max(t1 + dur0, float(fin.max()))
         stats["link_bytes"] += float(link_d.sum())
         if L:
             stats["die_bytes"] += float(link_d[die_link].sum())
@@ -285,12 +458,13 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         stats["conflicts"] += float(np.maximum(bank_d - mean_b, 0).sum()) / cfg.sp_atomic_cycles
         is_bank = (ids >= r_bank[0]) & (ids < r_bank[-1] + 1) if nb else np.zeros(ids.size, bool)
         if is_bank.any():
-            other = fin[~is_bank].max() if (~is_bank).any() else now + dur0
-            stats["bank_stall"] += max(0.0, float(fin[is_bank].max()) - max(other, now + dur0))
+            other = fin[~is_bank].max() if (~is_bank).any() else t1 + dur0
+            stats["bank_stall"] += max(0.0, float(fin[is_bank].max()) - max(other, t1 + dur0))
         return end - now
 
     env = simpy.Environment()
     phase_cycles: dict[str, float] = {}
+    keep = 0.0
     # every core's scratchpad: tasks allocate their tables' bytes from it while they run
     sp_cap = float(cfg.scratchpad_bytes)
     spads = [simpy.Container(env, capacity=sp_cap, init=sp_cap) for _ in range(cfg.cores)]
@@ -317,7 +491,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 del live[b]
 
         def execute(blk: SimBlock, b: int, t: int, tid: int, grab: bool, q_ctrl: int):
-            nonlocal prog, dem
+            nonlocal prog, dem, keep
             core = tid // tpc
             tb = 0.0 if blk.prog.sp_table_bytes is None else min(float(blk.prog.sp_table_bytes[t]), sp_cap)
             if tb > 0:
@@ -326,9 +500,10 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 stats["sp_wait"] += env.now - asked
                 sp_peak[core] = max(sp_peak[core], sp_cap - spads[core].level)
             now = env.now
-            cal.advance(now)
+            cal.advance(now, keep)
             prog, dem = blk.prog, blk.dem
             dur = run_task(int(t), core, int(pipe_of[tid]), now, grab, q_ctrl)
+            keep = max(keep, 2.0 * dur)
             stats["busy"] += dur
             stats["events"] += 1
             if grab:
@@ -407,7 +582,9 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         bank_conflicts=stats["conflicts"],
         bank_stall_cycles=stats["bank_stall"],
         queue_grabs=int(stats["grabs"]),
-        extra={"bucket_cycles": W, "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores},
+        extra={"bucket_cycles": W, "chain0": stats["chain0"], "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
+               "queue_wait_cycles": {k[2:]: stats[k] for k in ("w_ctrl", "w_bank", "w_pipe")} | {"link": stats["wait"] - stats["w_ctrl"] - stats["w_bank"] - stats["w_pipe"]},
+               "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores},
                "sp_peak_bytes": sp_peak.tolist(), "sp_wait_cycles": stats["sp_wait"], "blocks": stats["blocks"],
                "blocks_live_max": stats["blocks_live_max"]},
     )
