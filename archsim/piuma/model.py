@@ -349,21 +349,23 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         from archsim.piuma.queueing import DramCurve
 
         ctrl_curve = DramCurve(cfg.dram.bytes_per_cycle_per_controller, cfg.clock_hz)
-    # queueing parameters per server class: mean residual service and the population cap
-    tot_ops = float(dem.mem_ops.sum()) or 1.0
-    instr_per_group = float(prog.instr.sum()) / tot_ops / issue
-    sp_a = float(dem.sp_atomics.sum())
-    sp_rw = float(dem.sp_ops.sum() - sp_a) + float((prog.sp_writes * (prog.dma_cmds > 0)).sum())
-    a = float(cfg.sp_atomic_cycles)
-    bank_s1 = (sp_a * a + sp_rw) / max(sp_a + sp_rw, 1.0)
-    bank_res = (sp_a * a * a + sp_rw) / (2.0 * max(sp_a * a + sp_rw, 1.0))
-    ctrl_res = dem.ctrl_residual_slots * slot_cycles
-    link_res = dem.link_residual_bytes / (topo.link_bytes_per_cycle[:L] if L else np.ones(0))
-    ctrl_cap = T * dem.ctrl_residual_slots * 2.0 * slot_cycles
-    link_cap = T * 2.0 * link_res
-    bank_cap = tpc * bank_s1
-    pipe_cap = cfg.threads_per_mtp * instr_per_group
-    pipe_res = 0.5 * instr_per_group
+    # queueing parameters per server class (mean residual service, population cap), from the
+    # block whose tasks run: a block is a time slice of one phase, so they follow the phase
+    def queue_params(prog: Program, dem: TaskDemands) -> tuple:
+        tot_ops = float(dem.mem_ops.sum()) or 1.0
+        instr_per_group = float(prog.instr.sum()) / tot_ops / issue
+        sp_a = float(dem.sp_atomics.sum())
+        sp_rw = float(dem.sp_ops.sum() - sp_a) + float((prog.sp_writes * (prog.dma_cmds > 0)).sum())
+        a = float(cfg.sp_atomic_cycles)
+        bank_s1 = (sp_a * a + sp_rw) / max(sp_a + sp_rw, 1.0)
+        bank_res = (sp_a * a * a + sp_rw) / (2.0 * max(sp_a * a + sp_rw, 1.0))
+        ctrl_res = dem.ctrl_residual_slots * slot_cycles
+        link_res = dem.link_residual_bytes / (topo.link_bytes_per_cycle[:L] if L else np.ones(0))
+        return (ctrl_res, T * dem.ctrl_residual_slots * 2.0 * slot_cycles, link_res, T * 2.0 * link_res,
+                bank_res, tpc * bank_s1, 0.5 * instr_per_group, cfg.threads_per_mtp * instr_per_group)
+
+    cur = [None]
+    ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = queue_params(prog, dem)
     rho_max = cfg.sim.queue_rho_max
     dma_lat = float(topo.latency.mean())
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0,
@@ -501,7 +503,11 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 sp_peak[core] = max(sp_peak[core], sp_cap - spads[core].level)
             now = env.now
             cal.advance(now, keep)
-            prog, dem = blk.prog, blk.dem
+            if cur[0] is not blk:
+                nonlocal ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap
+                cur[0] = blk
+                prog, dem = blk.prog, blk.dem
+                ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = queue_params(prog, dem)
             dur = run_task(int(t), core, int(pipe_of[tid]), now, grab, q_ctrl)
             keep = max(keep, 2.0 * dur)
             stats["busy"] += dur
