@@ -21,14 +21,47 @@ from typing import Mapping
 
 from pydantic import Field, ValidationError
 
-from archsim.config import CONFIG_DIR, StrictModel, read_yaml
+from archsim.config import CONFIG_DIR, NonNegativeFloat, StrictModel, read_yaml
 from workloads.errors import InputError
 
-__all__ = ["EnergyTable", "energy_breakdown", "load_energy_table"]
+__all__ = ["EnergyTable", "energy_breakdown", "load_energy_table", "resolve_table", "table_digest"]
+
+
+def resolve_table(path: str | Path) -> Path:
+    """Where a config's ``energy_table`` value points: a bundled table (``energy/horowitz_45nm.yaml``)
+    resolves from the package, never from the working directory; any other value is a user's path."""
+    p = Path(path)
+    bundled = CONFIG_DIR / p
+    if not p.is_absolute() and bundled.is_file():
+        return bundled
+    return p
+
+
+def table_digest(path: str | Path) -> str:
+    """SHA-256 of the table file's bytes (``"missing"`` when it cannot be read): part of
+    `archsim.config.config_hash`, so two results share a hash only if their energies come from
+    the same table content."""
+    p = resolve_table(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return "missing"
+    return _digest(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(16 * 1024 * 1024)).hexdigest()
+    except OSError:
+        return "missing"
 
 
 class _Entry(StrictModel):
-    pj: float = Field(ge=0.0)
+    pj: NonNegativeFloat
     source: str = Field(min_length=3)
 
 
@@ -50,10 +83,7 @@ class EnergyTable:
     def load(cls, path: str | Path) -> "EnergyTable":
         # A bundled table (``energy/horowitz_45nm.yaml``) resolves from the package, never from
         # the working directory; any other value is a user's path.
-        p = Path(path)
-        bundled = CONFIG_DIR / p
-        if not p.is_absolute() and bundled.is_file():
-            p = bundled
+        p = resolve_table(path)
         raw = read_yaml(p, "energy table")
         try:
             f = _TableFile.model_validate(raw)

@@ -14,6 +14,10 @@ simulator.  Conventions:
 * ``metrics``: further named scalars (speedup, bandwidth fraction, atomics ...), units in names.
 * ``warnings``: conditions worth a user's attention (one line each).
 * provenance: ``simulator``, ``workload``, ``schedule``, ``config_hash``, ``seed``, ``version``.
+* ``timings_s``: wall-clock seconds of the run's steps (``schedule``, ``simulate`` ...).  They
+  describe the host, not the simulated hardware: they are kept apart, left out of `to_dict` /
+  `to_json` (two identical runs give byte-identical JSON), of `flat_metrics` (sweep stores) and
+  of equality; pass ``timings=True`` to `to_dict` / `to_json` to include them.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class RunResult:
     config_hash: str = ""
     seed: int | None = None
     version: str = field(default_factory=package_version)
+    timings_s: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def seconds(self) -> float:
@@ -69,8 +74,10 @@ class RunResult:
         t = max(self.total_cycles, 1)
         return {unit: busy / t for unit, busy in self.unit_busy_cycles.items()}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, timings: bool = False) -> dict[str, Any]:
         d = asdict(self)
+        if not timings:
+            d.pop("timings_s", None)
         d["seconds"] = self.seconds
         d["total_energy_pj"] = self.total_energy_pj
         d["utilization"] = self.utilization
@@ -81,8 +88,8 @@ class RunResult:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
-    def to_json(self, **kw: Any) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, **kw)
+    def to_json(self, *, timings: bool = False, **kw: Any) -> str:
+        return json.dumps(self.to_dict(timings=timings), sort_keys=True, **kw)
 
     def flat_metrics(self) -> dict[str, float | int | str | None]:
         """One flat row of scalars (for stores and tables): ``energy_pj.array`` etc."""

@@ -28,7 +28,7 @@ if section == "smash":
         row = {"input": name}
         t1 = time.time()
         for df in flows:
-            r, _ = run_piuma(cfg, dict(kernel="spgemm", dataflow=df, **inp), seed=1)
+            r, _ = run_piuma(cfg, dict(kernel="spgemm", dataflow=df, **inp), seed=1, keep_output=False)
             row[df] = r.total_cycles
             row[df + ":bw"] = 100 * r.metrics["bandwidth_fraction_of_peak"]
             row["flops"] = r.metrics["flops"]
@@ -42,7 +42,7 @@ elif section == "spmv":
     for s in (12, 14):
         c = {}
         for df in ("base", "cached", "dma", "cache-all"):
-            r, _ = run_piuma(cfg, dict(kernel="spmv", dataflow=df, rmat_scale=s, rmat_permute=permute), seed=1)
+            r, _ = run_piuma(cfg, dict(kernel="spmv", dataflow=df, rmat_scale=s, rmat_permute=permute), seed=1, keep_output=False)
             c[df] = r
         b = c["base"].total_cycles
         print(f"| {s} | {b} | {c['cached'].total_cycles} | {c['dma'].total_cycles} | {c['cache-all'].total_cycles} | {b/c['cached'].total_cycles:.2f}x | {b/c['dma'].total_cycles:.2f}x | {b/c['cache-all'].total_cycles:.2f}x | {100*c['dma'].metrics['bandwidth_fraction_of_peak']:.1f} | {100*c['base'].metrics['bandwidth_fraction_of_peak']:.1f} | {100*c['dma'].unit_busy_cycles['dram_controller_avg']/c['dma'].total_cycles:.0f} / {100*c['dma'].unit_busy_cycles['dram_controller_max']/c['dma'].total_cycles:.0f} | {100*c['dma'].unit_busy_cycles['mesh_link_max']/c['dma'].total_cycles:.0f} |", flush=True)
@@ -52,7 +52,7 @@ elif section == "scaling":
         print(f"\n{kernel}/{df} R-MAT scale {scale}\n\n| dies x cores | cycles | speedup vs 1 core | BW % of peak |\n|---|---:|---:|---:|")
         for dies, cores in ((1, 1), (1, 2), (1, 4), (1, 8), (2, 8)):
             c2 = with_overrides(cfg, {"dies": dies, "cores_per_die": cores})
-            r, _ = run_piuma(c2, dict(kernel=kernel, dataflow=df, rmat_scale=scale, rmat_permute=permute), seed=1)
+            r, _ = run_piuma(c2, dict(kernel=kernel, dataflow=df, rmat_scale=scale, rmat_permute=permute), seed=1, keep_output=False)
             pts.append({"dies": dies, "cores": dies * cores, "cycles": r.total_cycles})
             print(f"| {dies}x{cores} | {r.total_cycles} | {pts[0]['cycles']/r.total_cycles:.2f}x | {100*r.metrics['bandwidth_fraction_of_peak']:.1f} |", flush=True)
         plot_scaling(pts, "cores", "cycles", f"{out}_scaling_{kernel}.png", speedup=True, ideal=True,
@@ -62,7 +62,7 @@ elif section == "traffic":
     print("|---|---|---:|---:|---:|")
     for inp in (dict(rmat_scale=12, rmat_permute=permute), dict(matrix="polblogs"), dict(matrix="zenios")):
         for df in ("rowwise-hash", "inner", "outer"):
-            r, _ = run_piuma(cfg, dict(kernel="spgemm", dataflow=df, **inp), seed=1)
+            r, _ = run_piuma(cfg, dict(kernel="spgemm", dataflow=df, **inp), seed=1, keep_output=False)
             m, f = r.metrics, r.metrics["flops"]
             extra = 8 * m.get("schedule_redundant_b_words", m.get("schedule_partial_words", 0.0))
             dram = r.bytes_moved["dram_read"] + r.bytes_moved["dram_write"]
@@ -75,7 +75,7 @@ elif section == "links":
     for kernel, df, scale in (("spmv", "dma", 14), ("spgemm", "rowwise-hash", 12)):
         for link, mapping in ((32, "interleaved"), (64, "interleaved"), (128, "interleaved"), (32, "block")):
             c2 = with_overrides(cfg, {"network.link_bytes_per_cycle": link, "dram.mapping": mapping})
-            r, _ = run_piuma(c2, dict(kernel=kernel, dataflow=df, rmat_scale=scale, rmat_permute=permute), seed=1)
+            r, _ = run_piuma(c2, dict(kernel=kernel, dataflow=df, rmat_scale=scale, rmat_permute=permute), seed=1, keep_output=False)
             u, T = r.unit_busy_cycles, r.total_cycles
             print(f"| {kernel}/{df} | {scale} | {link} | {mapping} | {T} | {100*r.metrics['bandwidth_fraction_of_peak']:.1f} | "
                   f"{100*u['dram_controller_avg']/T:.0f} / {100*u['dram_controller_max']/T:.0f} | {100*u['mesh_link_max']/T:.0f} |", flush=True)

@@ -15,7 +15,7 @@ accumulators <= 48 bits) to show which mutants the new configurations were neede
 Not part of CI (several minutes per mutant that survives stage 1).
 
 Run:  PYTHONPATH=$PWD .venv/bin/python benchmarks/rtl_mutants.py [--only M1,M5] [--old-suite]
-      [--out out/bench/rtl_mutants.json]
+      [--icarus-only] [--out out/bench/rtl_mutants.json]
 Prints one line per mutant and a summary line ``summary: N/M mutants caught``.
 """
 
@@ -119,7 +119,7 @@ def run_stage(root: Path, args: list[str], timeout_s: float) -> tuple[bool, str,
     if proc.returncode == 0:
         return True, "", dt
     failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in proc.stdout.splitlines()
-              if ln.startswith(("FAILED ", "ERROR "))]
+              if ln.startswith(("FAILED tests/", "ERROR tests/"))]
     return False, failed[0] if failed else f"pytest exit {proc.returncode}", dt
 
 
@@ -133,18 +133,21 @@ def _weights_dir() -> Path | None:
         sys.path.pop(0)
 
 
-def check(m: Mutant | None, *, old: bool, timeout_s: float) -> dict:
-    """Run the two stages on a copy with ``m`` applied (None: the unmutated baseline)."""
+def check(m: Mutant | None, *, old: bool, timeout_s: float, icarus_only: bool = False) -> dict:
+    """Run the two stages on a copy with ``m`` applied (None: the unmutated baseline);
+    ``icarus_only`` skips stage 1 (shows what the cocotb tests catch on their own)."""
     with tempfile.TemporaryDirectory(prefix="archsim_mutant_") as tmp:
         root = Path(tmp) / "repo"
         copy_repo(root)
         if m is not None:
             apply(m, root)
-        pe_args = ["tests/test_rtl_pe.py"] + (["-k", OLD_PE] if old else [])
-        ok, fail, t1 = run_stage(root, pe_args, timeout_s)
-        rec = {"stage1_s": round(t1, 1)}
-        if not ok:
-            return {**rec, "caught": True, "by": fail, "stage": "amaranth-sim"}
+        rec: dict = {}
+        if not icarus_only:
+            pe_args = ["tests/test_rtl_pe.py"] + (["-k", OLD_PE] if old else [])
+            ok, fail, t1 = run_stage(root, pe_args, timeout_s)
+            rec["stage1_s"] = round(t1, 1)
+            if not ok:
+                return {**rec, "caught": True, "by": fail, "stage": "amaranth-sim"}
         ic_args = ["tests/rtl/test_cocotb_array.py", "-m", "rtl and not verilator"]
         if old:
             ic_args += ["-k", OLD_ICARUS]
@@ -158,6 +161,8 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated mutant keys (default: all)")
     ap.add_argument("--old-suite", action="store_true",
                     help="also run the pre-#12 tests on each mutant")
+    ap.add_argument("--icarus-only", action="store_true",
+                    help="skip the Amaranth-simulator stage: what the cocotb tests catch alone")
     ap.add_argument("--baseline", action="store_true",
                     help="first check that the unmutated copy passes (slow: the whole RTL suite)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per stage")
@@ -175,12 +180,12 @@ def main() -> int:
         if base["caught"]:
             return 1
     for m in todo:
-        new = check(m, old=False, timeout_s=args.timeout)
+        new = check(m, old=False, timeout_s=args.timeout, icarus_only=args.icarus_only)
         rec = {"key": m.key, "what": m.what, "file": m.file, **new}
         line = (f"{m.key:<4} {'CAUGHT' if new['caught'] else 'SURVIVED':<8} {m.what}"
                 f"  [{new['stage']}: {new['by']}]")
         if args.old_suite:
-            old = check(m, old=True, timeout_s=args.timeout)
+            old = check(m, old=True, timeout_s=args.timeout, icarus_only=args.icarus_only)
             rec["old_suite"] = old
             line += f"  old suite: {'caught' if old['caught'] else 'missed'}"
         print(line, flush=True)

@@ -271,9 +271,19 @@ def test_real_sat_points_through_the_api(tmp_path: Path) -> None:
 
 
 def test_real_sat_errors_are_recorded(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, """
+    # A workload that is wrong on its face is refused before anything runs (issue #11) ...
+    bad = write_spec(tmp_path, """
         base: sat
         workloads: [{gemm: [64, 64, 64], sparsity: "9:4"}, {gemm: [64, 64, 64]}]
+    """, "bad.yaml")
+    with pytest.raises(InputError, match="9:4"):
+        run_sweep(bad, tmp_path / "bad.db", workers=0)
+    assert not (tmp_path / "bad.db").exists()
+    # ... one that fails only when simulated (no tiling fits these buffers) is recorded.
+    spec = write_spec(tmp_path, """
+        base: sat
+        axes: {buffers.act_bytes: [16, 2097152]}
+        workloads: [{gemm: [64, 64, 64]}]
     """)
     s = run_sweep(spec, tmp_path / "e.db", workers=0)
     assert (s.ok, s.failed) == (1, 1)

@@ -63,7 +63,7 @@ def metrics(store: Path) -> dict[str, tuple]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "archsim.cli", "sweep", *args, "--simulate", SYN, "--no-progress"]
+    return [sys.executable, "-m", "archsim", "sweep", *args, "--simulate", SYN, "--no-progress"]
 
 
 def env() -> dict[str, str]:

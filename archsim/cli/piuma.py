@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
+from archsim.paths import write_file as write_output
 from workloads.errors import InputError, did_you_mean
 
 __all__ = ["register_run", "register"]
@@ -55,6 +57,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "or dynamic")
     p.add_argument("--rmat-no-permute", action="store_true", dest="rmat_no_permute",
                    help="keep R-MAT's raw Kronecker vertex labels (hubs at the lowest ids) instead of Graph500's random relabelling")
+    p.add_argument("--max-input-gib", type=float, dest="max_input_gib",
+                   help="refuse an input matrix that needs more than this many GiB to load (default: the available memory)")
+    p.add_argument("--allow-nonfinite", action="store_true", dest="allow_nonfinite",
+                   help="accept NaN/Inf values in a Matrix Market file (refused by default)")
 
 
 def _config(args):
@@ -68,8 +74,16 @@ def _config(args):
     return cfg
 
 
-def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True):
+def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, permute=True, args=None):
+    if matrix is not None and rmat_scale is not None:
+        raise InputError("--matrix and --rmat-scale: give one input, not both")
     wl = {"kernel": kernel, "dataflow": dataflow, "partition": partition}
+    if args is not None and getattr(args, "max_input_gib", None) is not None:
+        if not args.max_input_gib > 0:
+            raise InputError(f"--max-input-gib: must be > 0, got {args.max_input_gib}")
+        wl["max_input_bytes"] = int(args.max_input_gib * (1 << 30))
+    if args is not None and getattr(args, "allow_nonfinite", False):
+        wl["allow_nonfinite"] = True
     if rmat_scale is not None:
         wl["rmat_scale"] = rmat_scale
         wl["rmat_edge_factor"] = edge_factor
@@ -77,6 +91,17 @@ def _workload(kernel, dataflow, matrix, rmat_scale, partition, edge_factor=16, p
     else:
         wl["matrix"] = matrix
     return wl
+
+
+@contextmanager
+def _out_of_memory(what: str):
+    """A MemoryError while simulating becomes one `InputError` line (exit 2), never a traceback."""
+    try:
+        yield
+    except MemoryError:
+        raise InputError(
+            f"out of memory simulating {what}; try a smaller input (--rmat-scale), smaller streamed blocks "
+            "(a config with stream.block_runs lower), or the rowwise-hash dataflow") from None
 
 
 def summary(res) -> str:
@@ -87,7 +112,7 @@ def summary(res) -> str:
         f"{100 * m['bandwidth_fraction_of_peak']:.1f}% of peak | threads busy "
         f"{100 * m['thread_utilization']:.1f}% | issue {100 * m['issue_utilization']:.1f}% | "
         f"energy {res.total_energy_pj / 1e6:.2f} uJ | sim {m['sim_events']:.0f} events in "
-        f"{m['wall_sim_s']:.2f} s"
+        f"{res.timings_s.get('wall_sim_s', 0.0):.2f} s"
     )
 
 
@@ -98,20 +123,19 @@ def _run(args) -> int:
         raise InputError("--matrix or --rmat-scale is required")
     _check_flags(args, [args.dataflow])
     cfg = _config(args)
-    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor, not args.rmat_no_permute)
-    res, out = run_piuma(cfg, wl, seed=args.seed)
+    wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, args.rmat_edge_factor,
+                   not args.rmat_no_permute, args)
+    spgemm_out = _out(args.save_output) if (args.save_output and args.kernel == "spgemm") else None
+    what = f"{args.kernel} on {args.matrix if args.matrix is not None else f'R-MAT scale {args.rmat_scale}'}"
+    with _out_of_memory(what):
+        res, out = run_piuma(cfg, wl, seed=args.seed, keep_output=False, save_output=spgemm_out)
     print(summary(res))
     if args.json:
-        Path(_out(args.json)).write_text(res.to_json(indent=1))
-    if args.save_output:
-        if args.kernel == "spgemm":
-            from workloads.graphs import write_mtx
+        write_output(args.json, res.to_json(indent=1) + "\n", "--json")
+    if args.save_output and args.kernel != "spgemm":
+        import numpy as np
 
-            write_mtx(_out(args.save_output), out)
-        else:
-            import numpy as np
-
-            np.savetxt(_out(args.save_output), out)
+        np.savetxt(_out(args.save_output), out)
     return 0
 
 
@@ -154,8 +178,10 @@ def _compare(args) -> int:
             row = {"input": val if kind == "matrix" else f"rmat-s{val}"}
             for df in flows:
                 b.set_description_str(f"{args.kernel} {df} on {row['input']}")
-                wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition, permute=not args.rmat_no_permute)
-                res, _ = run_piuma(cfg, wl, seed=args.seed)
+                wl = _workload(args.kernel, df, val if kind == "matrix" else None, val if kind == "rmat" else None, args.partition,
+                               permute=not args.rmat_no_permute, args=args)
+                with _out_of_memory(f"{args.kernel}/{df} on {row['input']}"):
+                    res, _ = run_piuma(cfg, wl, seed=args.seed, keep_output=False)
                 row[df] = res.total_cycles
                 row[f"{df}:bw"] = res.metrics["bandwidth_fraction_of_peak"]
                 b.update(1)
@@ -166,7 +192,7 @@ def _compare(args) -> int:
                      title=f"{args.kernel}: {flows[0]} vs the others ({cfg.name}, "
                            f"{cfg.dies}x{cfg.cores_per_die} cores)")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(rows, indent=1))
+        write_output(args.json, json.dumps(rows, indent=1) + "\n", "--json")
     return 0
 
 
@@ -191,8 +217,9 @@ def _scaling(args) -> int:
                 raise InputError(f"--points: expected CORES or DIESxCORES, got {spec!r}") from None
             c = with_overrides(cfg, {"dies": d_i, "cores_per_die": c_i}, where=f"--points {spec}")
             b.set_description_str(f"{args.kernel} on {d_i}x{c_i} cores")
-            wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute)
-            res, _ = run_piuma(c, wl, seed=args.seed)
+            wl = _workload(args.kernel, args.dataflow, args.matrix, args.rmat_scale, args.partition, permute=not args.rmat_no_permute, args=args)
+            with _out_of_memory(f"{args.kernel} at {spec}"):
+                res, _ = run_piuma(c, wl, seed=args.seed, keep_output=False)
             points.append({"dies": d_i, "cores": d_i * c_i, "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"]})
             b.update(1)
             b.write(f"{dies}x{cores}: {res.total_cycles} cycles, {100 * res.metrics['bandwidth_fraction_of_peak']:.1f}% of peak BW")
@@ -201,7 +228,7 @@ def _scaling(args) -> int:
         plot_scaling(points, "cores", "cycles", _out(args.out), speedup=True, ideal=True,
                      title=f"{args.kernel}/{args.dataflow} on {what} ({cfg.name})")
     if args.json:
-        Path(_out(args.json)).write_text(json.dumps(points, indent=1))
+        write_output(args.json, json.dumps(points, indent=1) + "\n", "--json")
     return 0
 
 

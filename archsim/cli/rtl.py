@@ -57,6 +57,9 @@ def build_array(args: argparse.Namespace):
 def _export(args: argparse.Namespace) -> int:
     from rtl.export import export
 
+    from archsim.paths import check_output_name
+
+    check_output_name(args.name, "--name")  # the files stay inside -o DIR
     array = build_array(args)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -109,7 +112,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("export", help="write the array's Verilog and a parameters JSON")
     _add_array_args(p)
     p.add_argument("-o", "--output", required=True, help="output directory")
-    p.add_argument("--name", default="sparse_array", help="top module / file name")
+    p.add_argument("--name", default="sparse_array",
+                   help="top module / file name (a plain name: the files go inside -o DIR)")
     p.add_argument("--flatten", action="store_true",
                    help="one flattened module instead of one module per PE")
     p.set_defaults(func=_export)

@@ -35,9 +35,7 @@ def _add_workload_args(p: argparse.ArgumentParser, *, replay: bool = False) -> N
 
 def _config(args: argparse.Namespace):
     """The config with the flags applied; a bad value names the flag the user typed."""
-    import yaml
-
-    from archsim.config import load_config, with_overrides
+    from archsim.config import load_config, with_overrides, yaml_value
 
     cfg = load_config(args.config, expect="sat")
     for flag, path in (("rows", "array.rows"), ("cols", "array.cols"),
@@ -54,7 +52,7 @@ def _config(args: argparse.Namespace):
         if "=" not in item:
             raise InputError(f"--set: expected FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        sets[k.strip()] = yaml.safe_load(v)
+        sets[k.strip()] = yaml_value(v, f"--set {k.strip()}")
     if sets:
         cfg = with_overrides(cfg, sets, where="--set")
     return cfg
@@ -149,10 +147,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _with_area(r, cfg, path: str):
     from archsim.sat.run import attach_area
 
+    from archsim.paths import read_text
+
     try:
-        synth = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read synthesis JSON ({exc.strerror})") from None
+        synth = json.loads(read_text(path, "synthesis JSON"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(synth, dict):
@@ -166,10 +164,9 @@ def _replay(cfg, args: argparse.Namespace) -> int:
 
     if args.compare_dense:
         raise InputError("--compare-dense: not available with --schedule (a schedule has one N:M)")
-    try:
-        text = Path(args.schedule).read_text()
-    except OSError as exc:
-        raise InputError(f"{args.schedule}: cannot read schedule ({exc.strerror})") from None
+    from archsim.paths import read_text
+
+    text = read_text(args.schedule, "schedule")
     sched = Schedule.from_json(text)
     if sched.array != cfg.array_shape or sched.memory != cfg.memory_shape:
         raise InputError(f"{args.schedule}: the schedule was made for another array or memory "

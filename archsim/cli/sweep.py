@@ -2,6 +2,7 @@
 
 * ``archsim sweep SPEC [--out STORE] [--workers N | --dask tcp://host:8786 | --dask-local N]
   [--resume] [--retry-errors] [--dry-run] [--no-progress]``
+* ``archsim results check STORE`` (integrity, schema, lock; exit 2 when damaged)
 * ``archsim results export STORE --format csv|parquet -o FILE [--all]``
 * ``archsim results show STORE [--top N] [--by METRIC] [--desc] [--where FIELD=VALUE ...]
   [--errors]``
@@ -58,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("-o", "--output", required=True, metavar="FILE")
     e.add_argument("--all", action="store_true", help="include points that failed")
     e.set_defaults(func=_cmd_export)
+    c = rs.add_parser("check", help="check a store's integrity, schema and lock (exit 2 if damaged)")
+    c.add_argument("store")
+    c.set_defaults(func=_cmd_check)
     s = rs.add_parser("show", help="print the top points of a store")
     s.add_argument("store")
     s.add_argument("--top", type=int, default=10, metavar="N")
@@ -89,12 +93,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from archsim.sweep.runner import run_sweep
-    from archsim.sweep.spec import expand, load_spec
+    from archsim.sweep.spec import expand, load_spec, validate_workloads
 
     loaded = load_spec(args.spec)
     simulate_fn = _import_function(args.simulate) if args.simulate else None
     if args.dry_run:
         pts = expand(loaded)
+        if simulate_fn is None:
+            validate_workloads(loaded, pts)
         axes = sorted({k for p in pts for k in p.values})
         print(f"{loaded.path}: {len(pts)} points (spec hash {loaded.hash}); fields: {', '.join(axes)}")
         return 0
@@ -211,6 +217,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"{out}: cannot write ({exc.strerror})") from None
     print(f"{out}: {len(rows)} rows, {len(cols)} columns ({fmt})")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from archsim.sweep.store import check_store
+
+    print(check_store(args.store))
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from archsim.config import StrictModel
+from archsim.piuma.kernel_config import SpgemmKernelConfig, StreamConfig
 
 if TYPE_CHECKING:  # imported in `shape`: loading any config must not pull in scipy
     from dataflow.piuma import FabricShape
@@ -92,6 +93,8 @@ class PiumaConfig(StrictModel):
     cache: CacheConfig
     dma: DmaConfig
     sim: SimConfig
+    spgemm: SpgemmKernelConfig = SpgemmKernelConfig()
+    stream: StreamConfig = StreamConfig()
     energy_table: str = "energy/piuma_7nm.yaml"
 
     @model_validator(mode="after")

@@ -19,6 +19,9 @@
   assignment stands in for the unknown order).  The hit/miss outcome is therefore decided per
   access but does not depend on simulated timing; streams do not evict gathered lines.
 
+A streamed run passes ``cache_state`` (the line each pipeline's cache set holds, carried from
+block to block; `new_cache_state`), so a block's first accesses hit what the previous left.
+
 `task_demands` turns a `Program` into per-task arrays (controller slots, round trips per
 controller, DMA words, scratchpad bank cycles ...), all vectorised over runs, so the SimPy
 model only adds per-task vectors at run time.
@@ -34,7 +37,7 @@ from archsim.piuma.config import PiumaConfig
 from dataflow.piuma import Assignment, Program
 from dataflow.piuma.program import ATOMIC, CACHED, DMA, READ, WRITE
 
-__all__ = ["Topology", "TaskDemands", "task_demands"]
+__all__ = ["Topology", "TaskDemands", "task_demands", "new_cache_state"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def _pipeline_of_thread(cfg: PiumaConfig, threads: np.ndarray) -> np.ndarray:
     return core * cfg.pipelines_per_core + pipe_local
 
 
-def _cache_hits(prog: Program, cfg: PiumaConfig, run_task: np.ndarray, mask: np.ndarray, assignment: Assignment) -> np.ndarray:
+def _cache_hits(prog: Program, cfg: PiumaConfig, run_task: np.ndarray, mask: np.ndarray, assignment: Assignment,
+                cache_state: np.ndarray | None = None) -> np.ndarray:
     """Hit flag of every masked run (single-word cached reads), direct-mapped per pipeline."""
     idx = np.flatnonzero(mask)
     if idx.size == 0:
@@ -171,12 +175,21 @@ def _cache_hits(prog: Program, cfg: PiumaConfig, run_task: np.ndarray, mask: np.
     o2 = np.argsort(key, kind="stable")
     k2, l2 = key[o2], line[order][o2]
     hit_sorted = np.r_[False, (k2[1:] == k2[:-1]) & (l2[1:] == l2[:-1])]
+    if cache_state is not None:  # streamed blocks: each set starts with the line the last block left
+        new = np.r_[True, k2[1:] != k2[:-1]]
+        hit_sorted[new] = cache_state[k2[new]] == l2[new]
+        cache_state[k2[np.r_[new[1:], True]]] = l2[np.r_[new[1:], True]]
     hit = np.empty(idx.size, bool)
     hit[order[o2]] = hit_sorted
     return hit
 
 
-def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> TaskDemands:
+def new_cache_state(cfg: PiumaConfig) -> np.ndarray:
+    """Empty caches of every pipeline (line held by each set; -1 = none), for `task_demands`."""
+    return np.full(cfg.cores * cfg.pipelines_per_core * (cfg.cache.bytes_per_pipeline // cfg.cache.line_bytes), -1, np.int64)
+
+
+def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_state: np.ndarray | None = None) -> TaskDemands:
     """Per-task demands of ``prog`` on the fabric ``cfg`` (see module doc)."""
     N = cfg.controllers
     nt = prog.n_tasks
@@ -187,7 +200,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment) -> Tas
     single_cached = (mode == CACHED) & (ln == 1) & (kind == READ)
     stream_cached = (mode == CACHED) & ~single_cached & (kind == READ)
     hits = np.zeros(addr.size, bool)
-    hits[single_cached] = _cache_hits(prog, cfg, run_task, single_cached, assignment)
+    hits[single_cached] = _cache_hits(prog, cfg, run_task, single_cached, assignment, cache_state)
     lo = addr.copy()
     hi = addr + ln
     line_fill = single_cached | stream_cached

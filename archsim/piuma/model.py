@@ -40,6 +40,14 @@ What is simulated, and at what granularity
   links, banks and issue ports therefore comes out of the simulation: a resource's reserved
   buckets slow every later task that needs it (hot controllers, hot links and hot banks
   included), and nothing is a closed-form formula of totals.
+* **Streaming.**  A phase arrives as blocks (`PhaseFeed`): each thread runs its tasks of block
+  0, then of block 1, ... (or drains the dynamic queue block after block); a block is built
+  when the first thread needs it and dropped when its last task ends, while calendars, thread
+  clocks and queues carry on, so a run never holds more than the blocks in flight.
+* **Scratchpad capacity.**  A task that holds a hash table (or gathered data) allocates its
+  ``sp_table_bytes`` from its core's scratchpad (a SimPy ``Container`` of ``scratchpad_bytes``)
+  when it starts and frees them when it ends; if the other running tasks leave too little, the
+  thread waits (first come, first served).  The peak allocation per core is reported.
 * **Simplified / not modelled**: the order of the operations inside a task (their demands are
   spread evenly over it; this is the batching); queueing delay added to latency below
   saturation (a loaded controller stretches tasks only when its bandwidth runs out, not by
@@ -52,6 +60,7 @@ What is simulated, and at what granularity
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import simpy
@@ -60,7 +69,7 @@ from archsim.piuma.config import PiumaConfig
 from archsim.piuma.fabric import TaskDemands, Topology, _pipeline_of_thread
 from dataflow.piuma import Assignment, Program
 
-__all__ = ["Calendar", "simulate_program", "SimOutcome"]
+__all__ = ["Calendar", "simulate_program", "simulate_blocks", "SimBlock", "PhaseFeed", "SimOutcome", "auto_bucket_cycles"]
 
 
 class Calendar:
@@ -149,7 +158,7 @@ class SimOutcome:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def auto_bucket_cycles(prog: Program, dem: TaskDemands, topo: Topology, cfg: PiumaConfig) -> int:
+def auto_bucket_cycles(prog: Program, dem: TaskDemands, topo: Topology, cfg: PiumaConfig, work_scale: float = 1.0) -> int:
     """Bucket width when ``sim.bucket_cycles`` is 0: a power of two near the larger of 1/16 of
     the median task's unloaded chain and 1/256 of a lower bound of the run's length (total
     chain over all threads, total controller demand over all controllers), at least 16."""
@@ -158,15 +167,63 @@ def auto_bucket_cycles(prog: Program, dem: TaskDemands, topo: Topology, cfg: Piu
     chain = dem.ctrl_trips.sum(axis=1) * float(topo.latency.mean()) + dem.sp_ops * cfg.sp_latency_cycles
     chain = chain + prog.instr / cfg.issue_per_cycle_per_pipeline
     ctrl = float(dem.ctrl_slots.sum()) / (cfg.controllers * cfg.dram.bytes_per_cycle_per_controller / cfg.dram.access_bytes)
-    bound = max(float(chain.sum()) / cfg.threads, ctrl, float(chain.max()))
+    bound = max(float(chain.sum()) * work_scale / cfg.threads, ctrl * work_scale, float(chain.max()))
     w = max(float(np.median(chain)) / 16.0, bound / 256.0)
     return int(max(16, 2 ** int(np.floor(np.log2(max(w, 1.0))))))
+
+
+@dataclass
+class SimBlock:
+    """One block of a streamed phase: its program, its per-task demands, and how threads take
+    its tasks (local ids): ``thread_tasks[t]`` in order (static partitions) or ``queues``
+    (dynamic: queue id -> task order; ``None`` is the global queue, ``c`` core ``c``'s)."""
+
+    prog: Program
+    dem: TaskDemands
+    thread_tasks: list | None = None
+    queues: dict | None = None
+
+
+@dataclass
+class PhaseFeed:
+    """A phase as blocks built on demand: ``build(b)`` returns block ``b``'s `SimBlock`.
+
+    Static partitions: ``thread_blocks[t]`` lists the blocks in which thread ``t`` has tasks, in
+    order (a thread runs its tasks of block 0, then of block 1, ...).  Dynamic: ``thread_blocks``
+    is ``None`` and the queues are drained block after block.  A block is built when the first
+    thread needs it and dropped when its last task ends, so only the blocks in flight are held.
+    """
+
+    name: str
+    n_blocks: int
+    build: Callable[[int], SimBlock]
+    thread_blocks: list | None = None
 
 
 def simulate_program(
     prog: Program, cfg: PiumaConfig, assignments: list[Assignment], dem: TaskDemands, topo: Topology
 ) -> SimOutcome:
-    """Run every phase of ``prog`` (barrier between phases) and return timing and counters."""
+    """Run every phase of a whole ``prog`` (barrier between phases) and return timing and counters."""
+    feeds = []
+    for ph, a in enumerate(assignments):
+        if a.thread_ptr is not None:
+            blk = SimBlock(prog, dem, thread_tasks=[a.thread_tasks(t).tolist() for t in range(a.threads)])
+            tb = [[0] if blk.thread_tasks[t] else [] for t in range(a.threads)]
+        else:
+            q = a.queue_of_task if a.queue_of_task is not None else np.full(a.tasks.size, -1)
+            blk = SimBlock(prog, dem, queues={(None if int(c) < 0 else int(c)): a.tasks[q == c].tolist() for c in np.unique(q)})
+            tb = None
+        feeds.append(PhaseFeed(prog.phases[ph], 1, (lambda b, blk=blk: blk), tb))
+    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, topo, cfg)
+    return simulate_blocks(feeds, cfg, topo, W, SimBlock(prog, dem), release=False)
+
+
+def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bucket_cycles: int, first: SimBlock,
+                    *, release: bool = True) -> SimOutcome:
+    """Run the phases of ``feeds`` one after another (barrier between phases), each a sequence
+    of blocks built on demand; calendars, thread clocks, queues and scratchpad allocations
+    carry across blocks.  ``first`` is phase 0's block 0 (already built: anything derived from
+    the program before the run starts is taken from it)."""
     N = cfg.controllers
     P = cfg.cores * cfg.pipelines_per_core
     nb = cfg.sp_banks
@@ -186,7 +243,7 @@ def simulate_program(
         topo.link_bytes_per_cycle[:L] if L else np.zeros(0),
         np.full(cfg.cores, dma_cap),
     ])
-    W = cfg.sim.bucket_cycles or auto_bucket_cycles(prog, dem, topo, cfg)
+    W = int(bucket_cycles)
     cal = Calendar(caps, W)
     tpc = cfg.threads_per_core
     T = cfg.threads
@@ -194,7 +251,12 @@ def simulate_program(
     req = float(cfg.network.request_bytes)
     issue = cfg.issue_per_cycle_per_pipeline
     die_link = np.array([n.startswith("die") for n in topo.link_names[:L]], bool)
-    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0}
+    stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0,
+             "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0}
+
+    # the block whose task runs (rebound before each call; run_task never yields)
+    prog, dem = first.prog, first.dem
+
     def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
         slots = dem.ctrl_slots[t].copy()
         trips = dem.ctrl_trips[t]
@@ -229,39 +291,98 @@ def simulate_program(
 
     env = simpy.Environment()
     phase_cycles: dict[str, float] = {}
+    # every core's scratchpad: tasks allocate their tables' bytes from it while they run
+    sp_cap = float(cfg.scratchpad_bytes)
+    spads = [simpy.Container(env, capacity=sp_cap, init=sp_cap) for _ in range(cfg.cores)]
+    sp_peak = np.zeros(cfg.cores)
 
-    for ph, assignment in enumerate(assignments):
+    for feed in feeds:
         start = env.now
-        queues: dict[int, object] = {}
-        if assignment.thread_ptr is None:
-            q = assignment.queue_of_task
-            for qid in np.unique(q):
-                queues[int(qid)] = iter(assignment.tasks[q == qid].tolist())
-        per_core = bool(queues) and -1 not in queues
+        live: dict[int, list] = {}
 
-        def thread(tid: int, my_tasks):
+        def get_block(b: int, feed=feed, live=live) -> SimBlock:
+            if b not in live:
+                blk = feed.build(b)
+                stats["blocks"] += 1
+                if blk.prog.n_tasks == 0:
+                    return blk
+                live[b] = [blk, blk.prog.n_tasks]
+                stats["blocks_live_max"] = max(stats["blocks_live_max"], len(live))
+            return live[b][0]
+
+        def task_done(b: int, live=live) -> None:
+            ent = live[b]
+            ent[1] -= 1
+            if ent[1] == 0 and release:
+                del live[b]
+
+        def execute(blk: SimBlock, b: int, t: int, tid: int, grab: bool, q_ctrl: int):
+            nonlocal prog, dem
             core = tid // tpc
-            pipe = int(pipe_of[tid])
-            # a dynamic queue's counter lives at controller 0 (global) or the core's own controller
-            q_ctrl = core if per_core else 0
-            it = my_tasks if my_tasks is not None else queues.get(core if per_core else -1, iter(()))
-            for t in it:
-                now = env.now
-                cal.advance(now)
-                dur = run_task(int(t), core, pipe, now, my_tasks is None, q_ctrl)
-                stats["busy"] += dur
-                stats["events"] += 1
-                if my_tasks is None:
-                    stats["grabs"] += 1
-                yield env.timeout(dur)
+            tb = 0.0 if blk.prog.sp_table_bytes is None else min(float(blk.prog.sp_table_bytes[t]), sp_cap)
+            if tb > 0:
+                asked = env.now
+                yield spads[core].get(tb)
+                stats["sp_wait"] += env.now - asked
+                sp_peak[core] = max(sp_peak[core], sp_cap - spads[core].level)
+            now = env.now
+            cal.advance(now)
+            prog, dem = blk.prog, blk.dem
+            dur = run_task(int(t), core, int(pipe_of[tid]), now, grab, q_ctrl)
+            stats["busy"] += dur
+            stats["events"] += 1
+            if grab:
+                stats["grabs"] += 1
+            yield env.timeout(dur)
+            if tb > 0:
+                yield spads[core].put(tb)
+            task_done(b)
 
-        for tid in range(T):
-            mine = None if assignment.thread_ptr is None else assignment.thread_tasks(tid).tolist()
-            if mine is not None and not mine:
-                continue
-            env.process(thread(tid, mine))
+        if feed.thread_blocks is not None:
+            def thread(tid: int, feed=feed, get_block=get_block, execute=execute):
+                for b in feed.thread_blocks[tid]:
+                    blk = get_block(b)
+                    for t in blk.thread_tasks[tid]:
+                        yield from execute(blk, b, t, tid, False, 0)
+
+            for tid in range(T):
+                if feed.thread_blocks[tid]:
+                    env.process(thread(tid))
+        else:
+            qstate: dict = {}
+
+            def next_task(qid, feed=feed, get_block=get_block, qstate=qstate):
+                st = qstate.setdefault(qid, [-1, iter(()), None])
+                while True:
+                    t = next(st[1], None)
+                    if t is not None:
+                        return st[2], st[0], t
+                    st[0] += 1
+                    if st[0] >= feed.n_blocks:
+                        return None
+                    st[2] = get_block(st[0])
+                    st[1] = iter((st[2].queues or {}).get(qid, ()))
+
+            probe = get_block(0) if feed.n_blocks else None
+            qids = set((probe.queues or {}).keys()) if probe is not None else set()
+            per_core = bool(qids) and None not in qids
+
+            def dyn_thread(tid: int, next_task=next_task, execute=execute, per_core=per_core):
+                core = tid // tpc
+                # a dynamic queue's counter lives at controller 0 (global) or the core's own controller
+                q_ctrl = core if per_core else 0
+                qid = core if per_core else None
+                while True:
+                    got = next_task(qid)
+                    if got is None:
+                        return
+                    blk, b, t = got
+                    yield from execute(blk, b, t, tid, True, q_ctrl)
+
+            for tid in range(T):
+                env.process(dyn_thread(tid))
         env.run()
-        phase_cycles[prog.phases[ph]] = env.now - start
+        phase_cycles[feed.name] = env.now - start
 
     busy = cal.busy
     rb = lambda r: float(busy[r].sum())  # noqa: E731
@@ -286,5 +407,7 @@ def simulate_program(
         bank_conflicts=stats["conflicts"],
         bank_stall_cycles=stats["bank_stall"],
         queue_grabs=int(stats["grabs"]),
-        extra={"bucket_cycles": W, "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores}},
+        extra={"bucket_cycles": W, "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores},
+               "sp_peak_bytes": sp_peak.tolist(), "sp_wait_cycles": stats["sp_wait"], "blocks": stats["blocks"],
+               "blocks_live_max": stats["blocks_live_max"]},
     )

@@ -38,6 +38,7 @@ def plot_compare(rows: Sequence[dict], flows: Sequence[str], path: str | Path, *
         ax.set_xticks(range(n), [str(r["input"]) for r in rows], rotation=30, ha="right")
         ax.set_ylabel(f"speed-up of {human(baseline)} (×)")
         ax.set_title(title)
-        ax.legend(frameon=False, fontsize=6, ncols=min(3, len(others)))
+        if others:  # one dataflow alone has nothing to compare (and no legend)
+            ax.legend(frameon=False, fontsize=6, ncols=min(3, len(others)))
         note(fig, "speed-up = cycles of the other dataflow / cycles of the baseline, same input and config")
         return save(fig, path)

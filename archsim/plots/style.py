@@ -120,13 +120,18 @@ def save(fig: Any, path: str | Path) -> Path:
     if ext not in FORMATS:
         plt.close(fig)
         raise InputError(f"{p}: unsupported plot format {p.suffix or '(none)'!r}; use .png, .pdf or .svg")
+    import io
+
+    from archsim.paths import write_file
+
+    # Render to memory, then write and close the file: a full disk or an unwritable path is a
+    # one-line error (a failed write inside the image writer could otherwise pass silently).
+    buf = io.BytesIO()
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, format=ext)
-    except OSError as exc:
-        raise InputError(f"{p}: cannot write plot ({exc.strerror})") from None
+        fig.savefig(buf, format=ext)
     finally:
         plt.close(fig)
+    write_file(p, buf.getvalue(), "plot")
     return p
 
 

@@ -360,7 +360,7 @@ def plot_speedup(
         ax.set_ylabel(label)
         title = _auto_title(rows) if title is None else title
         if title:
-            ax.set_title(title)
+            fig.suptitle(title, fontsize=8)  # the legend sits above the axes
         if hue is not None or baseline is not None:
             ax.legend(title=_legend_title(hue), frameon=False, ncols=min(4, len(hues) + 1), loc="lower center",
                       bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
@@ -442,7 +442,7 @@ def plot_energy_breakdown(
         ax.set_ylabel(label)
         title = _auto_title(rows) if title is None else title
         if title:
-            ax.set_title(title)
+            fig.suptitle(title, fontsize=8)  # the legend sits above the axes
         ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
                   ncols=2, handlelength=1.0, columnspacing=1.0)
         note(fig, _aggregation_note(rows, [x, hue], "each bar: arithmetic mean"))

@@ -83,9 +83,10 @@ def speedup_bars(summary: Sequence[dict], models: Sequence[str], sparsities: Seq
         ax.axhline(1.0, color="0.4", linewidth=0.6, linestyle=":")
         ax.set_xticks(range(len(models)), [human(m) for m in models])
         ax.set_ylabel("training speed-up over dense (×)")
-        ax.set_ylim(0, top * 1.3)  # headroom: the legend sits above the highest bound
+        ax.set_ylim(0, top * 1.4)  # headroom: the legend sits above the highest bound
         ax.set_title(title)
-        ax.legend(ncols=min(7, len(sps) + 2), loc="upper center", frameon=False, fontsize=6.5)
+        ax.legend(ncols=min(4, len(sps) + 2), loc="upper left", bbox_to_anchor=(0.03, 1.0),
+                  frameon=False, fontsize=6.5)
         text = ("Bars: N:M BDWP (FF and BP weights pruned, WU dense), dense cycles / sparse cycles "
                 "of one training iteration. ")
         for r in limited:

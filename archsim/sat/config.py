@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archsim.config import StrictModel
 from dataflow.sat import ArrayShape, MemoryShape
@@ -41,10 +41,50 @@ class BufferConfig(StrictModel):
     out_bytes: int = Field(gt=0)
 
 
+class CommandDramConfig(StrictModel):
+    """The command-level DRAM model (`archsim.dram`) behind ``dram.model: command``."""
+
+    preset: str = "DDR4_2400_x8_1R"
+    #: field string MSB->LSB; channel lowest = blocks striped over the channels every burst
+    address_map: str = "ro ra ba co bg ch"
+    #: ``aggregate``: blocks at the command model's measured streaming efficiency (fast);
+    #: ``exact``: every burst through the command-level channels (slow, for small runs)
+    fidelity: Literal["aggregate", "exact"] = "aggregate"
+    controller_latency_tck: int = Field(0, ge=0)
+
+    def dram_config(self, channels: int):
+        from archsim.dram.config import load_preset
+
+        return load_preset(self.preset, {"organisation": {"channels": channels},
+                                         "controller": {"address_map": self.address_map,
+                                                        "controller_latency_tck":
+                                                            self.controller_latency_tck}})
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str) -> str:
+        from archsim.dram.config import load_preset
+
+        load_preset(v)  # unknown preset: the error lists the valid names
+        return v
+
+    @field_validator("address_map")
+    @classmethod
+    def _map(cls, v: str) -> str:
+        from archsim.dram.addrmap import parse_fields
+
+        parse_fields(v)
+        return v
+
+
 class DramConfig(StrictModel):
     channels: int = Field(gt=0, le=64)
     channel_bytes_per_s: float = Field(gt=0)
     latency_cycles: int = Field(ge=0)
+    #: ``bandwidth``: one FIFO server at channels x channel_bytes_per_s with a fixed latency;
+    #: ``command``: the command-level model of `archsim.dram` (see ``command``)
+    model: Literal["bandwidth", "command"] = "bandwidth"
+    command: CommandDramConfig = CommandDramConfig()
 
 
 #: ``lanes: auto`` ties a unit's width to the array (see `SatConfig.vector_lanes` & co.).

@@ -2,13 +2,18 @@
 
 Components and what "cycle-level" means for each
 -------------------------------------------------
-* **DRAM** (`_Dram`): ``channels`` DDR channels with addresses striped over them, modelled as
-  one server of aggregate bandwidth ``channels × channel_bytes_per_s / clock_hz`` bytes/cycle.
-  Each transfer (one block of a buffer, one store, one weight-update read or write) reserves
-  the server for ``bytes / bandwidth`` cycles after the transfers queued before it (FIFO), and
-  completes ``latency_cycles`` after its last byte; concurrent requesters (activation and
-  weight loaders, output stores, the weight-update and pruning units) therefore queue, and
-  bandwidth contention comes out of the run.  Transfers are at most one buffer half.
+* **DRAM** (`_Dram`, ``dram.model: bandwidth``): ``channels`` DDR channels with addresses striped
+  over them, modelled as one server of aggregate bandwidth ``channels × channel_bytes_per_s /
+  clock_hz`` bytes/cycle.  Each transfer (one block of a buffer, one store, one weight-update read
+  or write) reserves the server for ``bytes / bandwidth`` cycles after the transfers queued before
+  it (FIFO), and completes ``latency_cycles`` after its last byte; concurrent requesters
+  (activation and weight loaders, output stores, the weight-update and pruning units) therefore
+  queue, and bandwidth contention comes out of the run.  Transfers are at most one buffer half.
+  With ``dram.model: command`` (`_CommandDram`) each transfer is a block of its stream's
+  contiguous addresses timed by `archsim.dram.blocks.BlockDram`: per burst through the
+  command-level channels (``fidelity: exact``) or at the command model's measured streaming
+  efficiency per direction (``aggregate``), so refresh, bank-group spacing and row misses cost
+  what they cost on the preset's DDR4.
 * **On-chip buffers**: activation, weight and output buffers, each double-buffered (two halves;
   a block must fit a half, which the schedule guarantees).  Halves are SimPy ``Container``
   tokens: a loader cannot run more than one block ahead of the array, and the array cannot start
@@ -143,6 +148,30 @@ class _Dram(_Server):
         return self.reserve(nbytes / self.bw, self.latency, at=at)
 
 
+class _CommandDram(_Dram):
+    """DRAM through the command-level model (`archsim.dram.blocks.BlockDram`)."""
+
+    def __init__(self, env: simpy.Environment, cfg: SatConfig, stats: SimStats) -> None:
+        from archsim.dram.blocks import BlockDram
+
+        super().__init__(env, cfg, stats)
+        c = cfg.dram.command
+        self.blocks = BlockDram(c.dram_config(cfg.dram.channels), cfg.clock_hz, c.fidelity)
+
+    def transfer(self, nbytes: float, direction: str, who: str, *,
+                 at: float | None = None) -> simpy.Event:
+        st = self.stats
+        st.bytes[f"dram_{direction}"] += nbytes
+        st.bytes[f"dram_{direction}.{who}"] += nbytes
+        st.actions["dram"]["dram_byte"] += nbytes
+        now = self.env.now
+        ready = now if at is None else at
+        start, end = self.blocks.transfer(now, nbytes, direction == "write", who, ready)
+        st.busy[self.name] += nbytes / self.bw
+        st.stall[f"{self.name}_queue"] += start - ready
+        return self.env.timeout(max(0.0, end - now))
+
+
 class SatModel:
     """Runs a `Schedule` on a `SatConfig`; ``run()`` returns `SimStats`."""
 
@@ -154,7 +183,8 @@ class SatModel:
         self.schedule = schedule
         self.env = simpy.Environment()
         self.stats = SimStats()
-        self.dram = _Dram(self.env, cfg, self.stats)
+        self.dram = (_CommandDram if cfg.dram.model == "command" else _Dram)(
+            self.env, cfg, self.stats)
         env = self.env
         self.a_free = _Tokens(env, 2)
         self.b_free = _Tokens(env, 2)

@@ -28,6 +28,17 @@ __all__ = ["simulate_sat", "make_schedule", "run_schedule", "parse_workload", "a
 _KEYS = {"model", "batch", "sparsity", "gemm", "dataflow"}
 
 
+def _plain_int(x: Any) -> int:
+    """An int, or a string of ASCII digits; never a bool, a float or ``'١٢'``."""
+    if isinstance(x, bool):
+        raise TypeError
+    if isinstance(x, int):
+        return x
+    if isinstance(x, str) and x.strip().isascii() and x.strip().lstrip("+-").isdigit():
+        return int(x)
+    raise ValueError
+
+
 def parse_workload(workload: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a SAT workload mapping (unknown keys, sizes, sparsity) into plain values."""
     unknown = set(workload) - _KEYS
@@ -42,7 +53,9 @@ def parse_workload(workload: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(g, str):
             g = g.split(",")
         try:
-            dims = [int(x) for x in g]
+            if isinstance(g, (str, bytes)) or len(g) != 3:
+                raise TypeError
+            dims = [_plain_int(x) for x in g]
         except (TypeError, ValueError):
             raise InputError(f"workload.gemm: expected three integers M,K,N, got {g!r}") from None
         if len(dims) != 3:
@@ -94,6 +107,10 @@ def make_schedule(cfg: SatConfig, workload: Mapping[str, Any]) -> Schedule:
     sched = schedule_gemms(specs, nm, shape, mem, workload=name, batch=batch, strict=strict,
                            measure_top_k=cfg.schedule.simulate_top_k, **kw)
     if cfg.schedule.simulate_top_k > 1:
+        from archsim.budget import check_sat_schedule
+
+        # Measuring candidates simulates them: refuse what could never finish before that.
+        check_sat_schedule(sched)
         sched = replace(sched, plans=choose_plans(cfg, sched, specs, nm, strict=strict, **kw))
     return sched
 
@@ -177,6 +194,9 @@ def run_schedule(cfg: SatConfig, schedule: Schedule, *, seed: int = 0,
     """Simulate a schedule and assemble the `RunResult` (cycles, traffic, energy, provenance).
 
     ``on_gemm_done(plan_index)`` is called as the array finishes each GEMM (progress display)."""
+    from archsim.budget import check_sat_schedule
+
+    check_sat_schedule(schedule)  # refuse what could never finish, before building anything
     stats = SatModel(cfg, schedule, on_gemm_done=on_gemm_done).run()
     total = int(math.ceil(stats.total_cycles))
     plans = schedule.plans

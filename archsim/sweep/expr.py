@@ -5,7 +5,10 @@ Constraints such as ``array.rows * array.cols <= 4096`` or
 evaluated by walking a whitelist of node types: numbers, strings, booleans, names and dotted
 names (resolved by a caller-supplied lookup), ``+ - * / // % **``, unary ``- + not``,
 comparisons (including chained ones and ``in`` / ``not in`` a literal list), ``and`` / ``or``,
-``x if c else y`` and the functions ``min max abs log2 sqrt``.  Nothing is ever passed to
+``x if c else y`` and the functions ``min max abs log2 sqrt``.  Evaluation is bounded: before
+each operation the size of its result is checked (integers up to 4096 bits, strings and
+sequences up to 10,000 items, exponents up to 256), so ``9**256**256``, ``'x' * 10**10`` or
+``(1,) * 10**9`` is a one-line `InputError`, never a hang or a `MemoryError`.  Nothing is ever passed to
 `eval`; attribute access, subscripts, lambdas, comprehensions and any other call are refused at
 parse time with an `InputError` that names the expression.
 
@@ -55,6 +58,47 @@ _CMPS: dict[type, Callable[[Any, Any], bool]] = {
 _FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "log2": math.log2, "sqrt": math.sqrt}
 _MAX_EXPONENT = 256
 _MAX_LEN = 500
+#: Every intermediate result is bounded before it is computed, so no constraint can run for long
+#: or exhaust memory: integers up to `_MAX_INT_BITS` bits, strings and sequences up to
+#: `_MAX_ITEMS` items.
+_MAX_INT_BITS = 4096
+_MAX_ITEMS = 10_000
+
+
+def _bits(v: Any) -> int:
+    return abs(v).bit_length() if isinstance(v, int) else 0
+
+
+def _size(v: Any) -> int | None:
+    return len(v) if isinstance(v, (str, tuple, list)) else None
+
+
+def _bounded(op: type, left: Any, right: Any) -> str | None:
+    """Why ``left <op> right`` would be too big to compute, or None when it is fine."""
+    if op is ast.Pow:
+        if isinstance(right, (int, float)) and not isinstance(right, bool) and abs(right) > _MAX_EXPONENT:
+            return f"exponent {right!r} too large"
+        if isinstance(left, int) and isinstance(right, int) and right > 0:
+            if _bits(left) > 1 and (_bits(left) - 1) * right > _MAX_INT_BITS:
+                return f"result of ** would exceed {_MAX_INT_BITS} bits"
+        return None
+    if op is ast.Mult:
+        if isinstance(left, int) and isinstance(right, int):
+            if _bits(left) + _bits(right) > _MAX_INT_BITS:
+                return f"result of * would exceed {_MAX_INT_BITS} bits"
+            return None
+        for seq, n in ((left, right), (right, left)):
+            if _size(seq) is not None and isinstance(n, int):
+                if n > 0 and _size(seq) * n > _MAX_ITEMS:
+                    return f"repeating a sequence would exceed {_MAX_ITEMS} items"
+        return None
+    if op is ast.Add:
+        if _size(left) is not None and _size(right) is not None and _size(left) + _size(right) > _MAX_ITEMS:
+            return f"result of + would exceed {_MAX_ITEMS} items"
+        return None
+    if op is ast.Mod and isinstance(left, str):
+        return "string formatting with % is not allowed"
+    return None
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -151,8 +195,10 @@ class Constraint:
             return self._eval(self._tree.body, lookup)
         except InputError:
             raise
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-            raise InputError(f"constraint {self.text!r}: {exc}") from None
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
+            raise InputError(f"constraint {self.text!r}: {type(exc).__name__}: {str(exc)[:100]}") from None
+        except (MemoryError, RecursionError):
+            raise InputError(f"constraint {self.text!r}: too large to evaluate") from None
 
     def _eval(self, node: ast.AST, lookup: Callable[[str], Any]) -> Any:
         if isinstance(node, ast.Constant):
@@ -166,8 +212,9 @@ class Constraint:
         if isinstance(node, ast.BinOp):
             left = self._eval(node.left, lookup)
             right = self._eval(node.right, lookup)
-            if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > _MAX_EXPONENT:
-                raise InputError(f"constraint {self.text!r}: exponent {right!r} too large")
+            why = _bounded(type(node.op), left, right)
+            if why is not None:
+                raise InputError(f"constraint {self.text!r}: {why}")
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self._eval(node.operand, lookup))

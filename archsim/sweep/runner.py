@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from archsim.sweep.spec import LoadedSpec, Point, expand, load_spec
+from archsim.sweep.spec import LoadedSpec, Point, expand, load_spec, validate_workloads
 from archsim.sweep.store import SweepStore
 from workloads.errors import InputError
 
@@ -133,15 +133,25 @@ def _run_serial(todo: list[Point], fn: SimulateFn | None, emit: Callable[[Point,
         emit(p, execute_point(fn, p.config, p.workload, p.seed, area))
 
 
+def _close_fd(fd: int | None) -> None:
+    """Pool-worker initializer: drop the store's lock descriptor inherited through fork, so that
+    only the main process holds the lock (a killed sweep frees its store at once)."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def _run_pool(
     todo: list[Point], fn: SimulateFn | None, workers: int, emit: Callable[[Point, dict], None],
-    allowed_failures: int = 3, area: dict | None = None,
+    allowed_failures: int = 3, lock_fd: int | None = None, area: dict | None = None,
 ) -> None:
     pending: deque[Point] = deque(todo)
     suspicion: Counter[str] = Counter()
     window = 2 * workers
     while pending:
-        ex = ProcessPoolExecutor(max_workers=workers)
+        ex = ProcessPoolExecutor(max_workers=workers, initializer=_close_fd, initargs=(lock_fd,))
         inflight: dict[Any, Point] = {}
         broken = False
         try:
@@ -254,10 +264,15 @@ def run_sweep(
     function).  ``resume`` allows a store written from a different spec (its points are kept;
     this spec's points are added).  ``limit`` runs at most that many of the pending points, a
     seeded random subset spread over the whole spec (benchmarks, quick looks).
-    Everything that can be checked is checked before the store is touched.
+    Everything that can be checked is checked before the store is touched: the spec, every
+    point's workload (`validate_workloads`, with the default simulator), the store's integrity
+    and schema, and that no other sweep is writing to it (an exclusive lock, held to the end).
     """
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     points = expand(loaded)
+    if simulate_fn is None:
+        # Every workload is checked before anything runs (a custom simulate_fn has its own).
+        validate_workloads(loaded, points)
     if dask_address is not None and dask_local is not None:
         raise InputError("--dask and --dask-local: give one of them")
     if workers is not None and workers < 0:
@@ -302,7 +317,7 @@ def run_sweep(
             elif n_workers == 0:
                 _run_serial(todo, simulate_fn, emit, area)
             else:
-                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit, area=area)
+                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit, lock_fd=st.lock_fd, area=area)
         finally:
             bar.close()
         elapsed = time.perf_counter() - t0

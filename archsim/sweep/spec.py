@@ -49,7 +49,7 @@ from archsim.config import StrictModel, config_hash, load_config, preset_path, r
 from archsim.sweep.expr import Constraint
 from workloads.errors import InputError
 
-__all__ = ["SweepSpec", "Point", "load_spec", "parse_spec", "expand", "point_key", "spec_hash"]
+__all__ = ["SweepSpec", "Point", "load_spec", "parse_spec", "expand", "point_key", "spec_hash", "validate_workloads"]
 
 WORKLOAD_PREFIX = "workload."
 
@@ -61,13 +61,13 @@ class GridSampling(StrictModel):
 class RandomSampling(StrictModel):
     method: Literal["random"]
     n: int = Field(gt=0, le=1_000_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
 
 class LatinHypercubeSampling(StrictModel):
     method: Literal["lhs"]
     n: int = Field(gt=0, le=1_000_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
 
 Sampling = Annotated[Union[GridSampling, RandomSampling, LatinHypercubeSampling], Field(discriminator="method")]
@@ -180,13 +180,26 @@ class SweepSpec(StrictModel):
     name: str | None = None
     description: str = ""
     base: str
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     sampling: Sampling = Field(default_factory=GridSampling)
     axes: dict[str, Axis] = Field(default_factory=dict)
     ties: dict[str, str] = Field(default_factory=dict)
     workloads: list[dict[str, Any]] = Field(min_length=1)
     constraints: list[str] = Field(default_factory=list)
     area: AreaSpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str | None) -> str | None:
+        # The name becomes the default store out/sweeps/<name>.db: it must stay in that folder.
+        if v is not None:
+            from archsim.paths import check_output_name
+
+            try:
+                check_output_name(v, "name")
+            except InputError as exc:
+                raise ValueError(str(exc).removeprefix("name ")) from None
+        return v
 
     @field_validator("axes", mode="before")
     @classmethod
@@ -256,7 +269,7 @@ def _validation_message(err: ValidationError, where: str) -> str:
     value = first.get("input")
     shown = ""
     if kind not in ("extra_forbidden", "missing", "union_tag_invalid") and not isinstance(value, (dict, list)):
-        shown = f" (got {value!r})"
+        shown = f" (got {value!r})" if repr(value) not in msg else ""
     msg = msg.removeprefix("Value error, ")
     return f"{where}: {path}: {msg}{shown}"
 
@@ -383,12 +396,16 @@ def _samples(spec: SweepSpec, where: str) -> list[dict[str, Any]]:
     s = spec.sampling
     if not names:
         return [{}]
+    from archsim.budget import check_points
+
     if isinstance(s, GridSampling):
         grids = [a.grid(f"{where}: axes.{n}") for n, a in zip(names, axes)]
         total = math.prod(len(g) for g in grids)
         if total > 5_000_000:
             raise InputError(f"{where}: axes: the full grid has {total} points; use random or lhs sampling")
+        check_points(total * len(spec.workloads), f"{where}: axes: the grid")
         return [dict(zip(names, combo)) for combo in itertools.product(*grids)]
+    check_points(s.n * len(spec.workloads), f"{where}: sampling.n")
     rng = np.random.default_rng(s.seed)
     if isinstance(s, RandomSampling):
         u = rng.random((s.n, len(names)))
@@ -483,3 +500,37 @@ def expand(loaded: LoadedSpec) -> list[Point]:
             )
         raise InputError(f"{where}: the sweep has no points")
     return points
+
+
+def validate_workloads(loaded: LoadedSpec, points: list[Point]) -> None:
+    """Check every distinct (config kind, workload) of the points with
+    `archsim.api.check_workload`, and every distinct PIUMA fabric against the work budget,
+    before anything runs: an unknown model, a sparsity such as
+    ``"3:2"``, a missing matrix is one `InputError` naming the spec and the workload, rather than
+    a sweep in which every point fails.  Cheap: no schedule is built, no matrix read."""
+    from archsim import budget
+    from archsim.api import check_workload
+
+    seen: set[str] = set()
+    for p in points:
+        c = p.config
+        if c.get("kind") == "piuma" and p.config_hash not in seen:
+            seen.add(p.config_hash)
+            try:
+                cores = int(c["dies"]) * int(c["cores_per_die"])
+                tpc = int(c["mtp_per_core"]) * int(c["threads_per_mtp"]) + int(c["stp_per_core"])
+            except (KeyError, TypeError, ValueError):
+                cores = tpc = 0
+            budget.check_work(f"{loaded.path}: fabric of {c.get('dies')} dies x "
+                              f"{c.get('cores_per_die')} cores", budget.piuma_fabric_work(cores, tpc),
+                              budget.BYTES_PER_THREAD * cores * tpc)
+        key = _canon([p.config.get("kind"), p.workload])
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check_workload(loaded.base, p.workload)
+        except InputError as exc:
+            shown = _canon(p.workload)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise InputError(f"{loaded.path}: workloads: {shown}: {exc}") from None

@@ -30,9 +30,10 @@ class Assignment:
     """Tasks of one phase over ``threads`` threads.
 
     Static: thread ``t`` runs ``tasks[thread_ptr[t]:thread_ptr[t+1]]`` in order.  Dynamic:
-    ``thread_ptr`` is ``None``; ``tasks`` is the queue order, and ``queue_of_task`` (same
-    length as ``tasks``) names the queue each task sits in: ``-1`` the global queue, ``c`` the
-    queue of core ``c`` (served by core ``c``'s threads only).
+    ``thread_ptr`` is ``None``; ``tasks`` is the queue order, and ``queue_of_task`` is ``None``
+    (one global queue) or, when tasks are pinned to cores, names the queue each task sits in
+    (``c``: the queue of core ``c``, served by core ``c``'s threads only; ``-1``: the global
+    queue, for the unpinned tasks among pinned ones).
     """
 
     mode: str
@@ -77,8 +78,7 @@ def partition(
         tpc = int(threads_per_core or threads)
         tcore = np.asarray(core)[tasks]
     if mode == "dynamic":
-        q = tcore if pinned else np.full(tasks.size, -1, np.int64)
-        return Assignment(mode, threads, tasks, None, q.astype(np.int64))
+        return Assignment(mode, threads, tasks, None, tcore.astype(np.int64) if pinned else None)
     owner = np.zeros(tasks.size, np.int64)
     if not pinned:
         owner = _static_owner(weight[tasks], threads, mode)

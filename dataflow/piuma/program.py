@@ -80,8 +80,9 @@ class Program:
     ``dma_cmds`` (DMA commands the thread issues and waits for), ``sp_atomic_banks`` (shape
     ``(n_tasks, sp_banks)``: scratchpad atomics per bank; reads and writes are spread evenly).
 
-    ``core`` (optional): the core a task must run on (its hash table lives in that core's
-    scratchpad); ``None`` means any thread may run any task.
+    ``core`` (optional): the core a task must run on; ``None`` means any thread may run any task.
+    ``sp_table_bytes`` (optional): scratchpad bytes the task's hash table occupies while it
+    runs (allocated from its core's scratchpad when it starts, freed when it ends).
 
     Run arrays (length ``n_runs``): ``run_addr`` (first word), ``run_len`` (words),
     ``run_kind`` (READ / WRITE / ATOMIC), ``run_mode`` (UNCACHED / CACHED / DMA).
@@ -104,6 +105,7 @@ class Program:
     dma_cmds: np.ndarray
     sp_atomic_banks: np.ndarray
     core: np.ndarray | None = None
+    sp_table_bytes: np.ndarray | None = None
     layout: dict[str, tuple[int, int]] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
 
@@ -155,54 +157,3 @@ class Program:
             else:
                 kw[f.name] = v
         return cls(**kw)
-
-
-class _Layout:
-    """Bump allocator of the global word address space (arrays aligned to cache lines)."""
-
-    def __init__(self, align_words: int = 8) -> None:
-        self.top = 0
-        self.align = align_words
-        self.regions: dict[str, tuple[int, int]] = {}
-
-    def alloc(self, name: str, words: int) -> int:
-        base = -(-self.top // self.align) * self.align
-        self.regions[name] = (base, int(words))
-        self.top = base + int(words)
-        return base
-
-
-class _RunBuilder:
-    """Collects runs of many tasks as lists of arrays, then concatenates them in task order.
-
-    Each `add` appends runs given as arrays (task, addr, len) with one kind and mode; `build`
-    sorts all runs stably by task (so within a task, runs keep the order they were added).
-    """
-
-    def __init__(self, n_tasks: int) -> None:
-        self.n_tasks = n_tasks
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]] = []
-        self.seq = 0
-
-    def add(self, task, addr, length, kind: int, mode: int) -> None:
-        task = np.asarray(task, dtype=np.int64)
-        addr = np.broadcast_to(np.asarray(addr, dtype=np.int64), task.shape)
-        length = np.broadcast_to(np.asarray(length, dtype=np.int64), task.shape)
-        keep = length > 0
-        self.parts.append((task[keep], addr[keep], length[keep], kind, mode, self.seq))
-        self.seq += 1
-
-    def build(self):
-        if not self.parts:
-            z = np.zeros(0, np.int64)
-            return np.zeros(self.n_tasks + 1, np.int64), z, z, z.astype(np.uint8), z.astype(np.uint8)
-        task = np.concatenate([p[0] for p in self.parts])
-        addr = np.concatenate([p[1] for p in self.parts])
-        length = np.concatenate([p[2] for p in self.parts])
-        kind = np.concatenate([np.full(p[0].shape, p[3], np.uint8) for p in self.parts])
-        mode = np.concatenate([np.full(p[0].shape, p[4], np.uint8) for p in self.parts])
-        order = np.argsort(task, kind="stable")
-        task = task[order]
-        ptr = np.zeros(self.n_tasks + 1, np.int64)
-        np.cumsum(np.bincount(task, minlength=self.n_tasks), out=ptr[1:])
-        return ptr, addr[order], length[order], kind[order], mode[order]

@@ -40,21 +40,22 @@ def bundled_names() -> tuple[str, ...]:
     return tuple(sorted(names, key=str.lower))
 
 
-def load_matrix(name_or_path: str | os.PathLike) -> sp.csr_array:
+def load_matrix(name_or_path: str | os.PathLike, **read_options) -> sp.csr_array:
     """A bundled matrix by name (``"karate"``) or any Matrix Market file by path.
 
     A string that is neither a bundled name nor an existing file (and does not end in
-    ``.mtx``) is an `InputError` listing the bundled names.
+    ``.mtx``) is an `InputError` listing the bundled names.  ``read_options`` go to `read_mtx`
+    (``max_bytes``, ``allow_nonfinite``).
     """
     text = os.fspath(name_or_path)
     if isinstance(text, str) and not isinstance(name_or_path, Path):
         names = bundled_names()
         if text in names:
             with resources.as_file(_data_dir().joinpath(f"{text}.mtx")) as path:
-                return read_mtx(path)
+                return read_mtx(path, **read_options)
         if not os.path.exists(text) and not text.lower().endswith(".mtx"):
             raise InputError(
                 f"matrix: unknown {text!r}{did_you_mean(text, names)} (give a .mtx path or one "
                 f"of {', '.join(names)})"
             )
-    return read_mtx(name_or_path)
+    return read_mtx(name_or_path, **read_options)

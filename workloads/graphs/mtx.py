@@ -33,6 +33,38 @@ __all__ = ["read_mtx", "write_mtx"]
 _FIELDS = ("real", "integer", "pattern")
 _SYMMETRIES = ("general", "symmetric")
 _INT_RE = re.compile(r"^[+-]?\d+$")
+BYTES_PER_ENTRY = 48  # parse + COO + CSR copies of one entry (int64 row, col, float64 value), read_mtx's peak
+GIB = float(1 << 30)
+
+
+def available_memory_bytes() -> int:
+    """Memory the machine can still give this process (``MemAvailable``; physical memory if
+    that is unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 62
+
+
+def load_bytes(nrows: int, nnz: int, symmetric: bool = False) -> int:
+    """Peak bytes `read_mtx` needs for a matrix of ``nrows`` rows and ``nnz`` stored entries."""
+    entries = nnz * (2 if symmetric else 1)
+    return int(16 * (nrows + 1) + BYTES_PER_ENTRY * entries)
+
+
+def check_size(what: str, need_bytes: int, max_bytes: int | None) -> None:
+    """`InputError` if ``need_bytes`` exceeds ``max_bytes`` (None: the available memory)."""
+    limit = available_memory_bytes() if max_bytes is None else int(max_bytes)
+    if need_bytes > limit:
+        src = "available memory" if max_bytes is None else "limit (--max-input-gib / max_input_bytes)"
+        raise InputError(f"{what} needs about {need_bytes / GIB:.1f} GiB to load, more than the {limit / GIB:.1f} GiB {src}")
 
 
 def _fail(path: os.PathLike | str, reason: str, line: int | None = None) -> InputError:
@@ -60,11 +92,32 @@ def _parse_header(path, first: str) -> tuple[str, str]:
     return field, symmetry
 
 
-def read_mtx(path: str | os.PathLike) -> sp.csr_array:
+def read_mtx(path: str | os.PathLike, *, max_bytes: int | None = None, allow_nonfinite: bool = False) -> sp.csr_array:
     """Read a coordinate Matrix Market file into a canonical float64 ``csr_array``.
 
     Every malformed input raises `InputError` naming the file (and the line where relevant).
+    Row and column indices must be plain ASCII integers (``1e3`` or ``1.0`` is refused).
+    A file whose size line declares more than ``max_bytes`` of matrix (default: the memory
+    still available; see `load_bytes`) is refused before its body is read, as is a file
+    larger than that.  NaN and infinite values are refused unless ``allow_nonfinite``.
     """
+    limit = available_memory_bytes() if max_bytes is None else int(max_bytes)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    if 4 * size > limit:  # the text, its split and the parsed table
+        check_size(f"{path} ({size / GIB:.1f} GiB file)", 4 * size, max_bytes)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a directory, not a .mtx file") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot read ({exc.strerror or exc})") from None
+    _check_declared_size(path, head, max_bytes)
     try:
         text = Path(path).read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
@@ -111,6 +164,7 @@ def read_mtx(path: str | os.PathLike) -> sp.csr_array:
 
     width = 2 if field == "pattern" else 3
     body = text[pos:] if pos < len(text) else ""
+    del text
     parsed = _parse_body_fast(body, nnz, width)
     if parsed is None:
         _diagnose(path, body, lineno, nnz, width, field, nrows, ncols)
@@ -119,8 +173,14 @@ def read_mtx(path: str | os.PathLike) -> sp.csr_array:
     if nnz and (
         rows.min() < 1 or rows.max() > nrows or cols.min() < 1 or cols.max() > ncols
         or (field == "integer" and not np.all(np.isfinite(vals) & (vals == np.round(vals))))
+        # an integer file's values are ASCII integers too: "1e3" or "2.0" parse as whole floats
+        or (field == "integer" and any(ch in body for ch in ".eE"))
     ):
         _diagnose(path, body, lineno, nnz, width, field, nrows, ncols)
+    if not allow_nonfinite and width == 3 and nnz and not np.isfinite(vals).all():
+        bad = int(np.flatnonzero(~np.isfinite(vals))[0])
+        raise _fail(path, f"value {vals[bad]!r} is not finite (NaN/Inf refused; --allow-nonfinite accepts it)",
+                    _entry_line(body, lineno, bad))
     rows -= 1
     cols -= 1
     if field == "pattern":
@@ -136,28 +196,58 @@ def read_mtx(path: str | os.PathLike) -> sp.csr_array:
     return out
 
 
+def _check_declared_size(path, head: str, max_bytes: int | None) -> None:
+    """Refuse at once a size line that declares more matrix than may be loaded (only the
+    first 64 KiB of the file is looked at; a malformed head is left to the full parse)."""
+    lines = head.split("\n")
+    if not lines or not lines[0].lower().startswith("%%matrixmarket"):
+        return
+    symmetric = "symmetric" in lines[0].lower()
+    for line in lines[1:-1]:
+        t = line.strip()
+        if not t or t.startswith("%"):
+            continue
+        parts = t.split()
+        if len(parts) == 3 and all(_INT_RE.match(p) for p in parts):
+            nrows, ncols, nnz = (int(p) for p in parts)
+            if nrows >= 0 and ncols >= 0 and nnz >= 0:
+                check_size(f"{path}: {nrows}x{ncols} with {nnz} entries", load_bytes(max(nrows, ncols), nnz, symmetric), max_bytes)
+        return
+
+
+def _entry_line(body: str, size_lineno: int, entry: int) -> int:
+    """Line number of the ``entry``-th (0-based) entry line of ``body``."""
+    count = -1
+    for lineno, line in enumerate(body.split("\n"), start=size_lineno + 1):
+        t = line.strip()
+        if t and not t.startswith("%"):
+            count += 1
+            if count == entry:
+                return lineno
+    return size_lineno
+
+
 def _parse_body_fast(body: str, nnz: int, width: int):
     """Vectorised parse of the entry lines; None if anything is off (then `_diagnose`)."""
     if "%" in body:  # comment lines among the entries: drop them first (rare)
         body = "\n".join(ln for ln in body.split("\n") if not ln.lstrip().startswith("%"))
-    tokens = body.split()
-    if len(tokens) != nnz * width:
-        return None
     if nnz == 0:
+        if body.split():
+            return None
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0, dtype=np.float64)
+    # indices parsed as integers: "1e3" or "1.0" as an index is an error (then `_diagnose`);
+    # loadtxt also refuses a line with a wrong number of fields
+    dt = [("r", np.int64), ("c", np.int64)] + ([("v", np.float64)] if width == 3 else [])
     try:
-        table = np.loadtxt(io.StringIO(body), dtype=np.float64, ndmin=2)
+        table = np.loadtxt(io.StringIO(body), dtype=dt, ndmin=1)
     except ValueError:
         return None
-    if table.shape != (nnz, width):
+    if table.shape != (nnz,):
         return None
-    idx = table[:, :2]
-    if not np.all(idx == np.floor(idx)) or np.abs(idx).max() > 2**53:
-        return None
-    rows = idx[:, 0].astype(np.int64)
-    cols = idx[:, 1].astype(np.int64)
-    vals = table[:, 2].copy() if width == 3 else np.ones(nnz, dtype=np.float64)
+    rows = table["r"].copy()
+    cols = table["c"].copy()
+    vals = table["v"].copy() if width == 3 else np.ones(nnz, dtype=np.float64)
     return rows, cols, vals
 
 
