@@ -24,7 +24,7 @@ from archsim.registry import simulator
 from archsim.results import RunResult
 from workloads.errors import InputError
 
-__all__ = ["simulate", "check_workload"]
+__all__ = ["simulate", "check_workload", "with_area"]
 
 
 def simulate(config: BaseModel | Mapping[str, Any], workload: Mapping[str, Any], *, seed: int = 0) -> RunResult:
@@ -91,3 +91,16 @@ def check_workload(config: BaseModel | Mapping[str, Any], workload: Mapping[str,
                 budget.check_matrix(name, kernel, what=f"workload.{key} {name}")
         return
     simulator(kind)  # an unknown kind is an InputError naming it
+
+
+def with_area(config: BaseModel | Mapping[str, Any], result: RunResult, *, target: str = "auto",
+              cache_dir: str = "out/area_cache") -> RunResult:
+    """``result`` with the synthesised area of ``config``'s circuit attached (SAT only: the
+    array's RTL; see `archsim.sat.area`).  Each shape is synthesised once per ``cache_dir``."""
+    if not isinstance(config, BaseModel):
+        config = parse_config(dict(config))
+    if getattr(config, "kind", None) != "sat":
+        raise InputError(f"area: only SAT configs have an RTL to synthesise, not {config.kind!r}")
+    from archsim.sat.area import with_area as _sat_with_area
+
+    return _sat_with_area(result, config, target=target, cache_dir=cache_dir)

@@ -12,6 +12,7 @@ simulator.  Conventions:
 * ``action_counts``: ``{component: {action: count}}``, the input of the energy model.
 * ``energy_pj``: ``{component: picojoules}`` from `archsim.energy`.
 * ``metrics``: further named scalars (speedup, bandwidth fraction, atomics ...), units in names.
+* ``warnings``: conditions worth a user's attention (one line each).
 * provenance: ``simulator``, ``workload``, ``schedule``, ``config_hash``, ``seed``, ``version``.
 * ``timings_s``: wall-clock seconds of the run's steps (``schedule``, ``simulate`` ...).  They
   describe the host, not the simulated hardware: they are kept apart, left out of `to_dict` /
@@ -52,6 +53,8 @@ class RunResult:
     energy_pj: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     area: dict[str, float] = field(default_factory=dict)
+    #: conditions a user should know about (e.g. a fixed-width unit that held the array back)
+    warnings: list[str] = field(default_factory=list)
     schedule: str = ""
     config_hash: str = ""
     seed: int | None = None
@@ -102,6 +105,8 @@ class RunResult:
             "seed": self.seed,
             "version": self.version,
         }
+        if self.warnings:
+            row["warnings"] = " | ".join(self.warnings)
         for prefix, mapping in (
             ("phase_cycles", self.phase_cycles),
             ("unit_busy_cycles", self.unit_busy_cycles),

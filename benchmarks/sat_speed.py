@@ -21,6 +21,9 @@ CASES = {
                          {"array.multipliers_per_pe": 1}),
     "resnet50_b32_2:8": ({"model": "resnet50", "batch": 32, "sparsity": "2:8"}, {}),
     "resnet50_b32_dense": ({"model": "resnet50", "batch": 32, "sparsity": "dense"}, {}),
+    # the same iteration scheduled by the estimate alone (no plans measured by simulation)
+    "resnet50_b32_2:8_estimate": ({"model": "resnet50", "batch": 32, "sparsity": "2:8"},
+                                  {"schedule.simulate_top_k": 1}),
 }
 
 CHILD = r"""

@@ -166,7 +166,8 @@ def synth_stats(array: SparseArray, *, target: str = "generic", workdir: str | P
     ``tool``, ``params``, ``cells`` and ``cells_by_type``; FPGA targets add ``luts``, ``ffs``,
     ``dsps``; ``generic`` adds ``ffs``, ``gates``, ``macc_cells`` (word-level ``$mul``/``$macc`` after ``alumacc``: one per
     PE, the PE's products and adder tree merged); ``rtlil`` adds ``ff_bits``,
-    ``multipliers``, ``mul_bits``, ``adders``, ``muxes``.
+    ``multipliers``, ``mul_bits``, ``adders``, ``muxes`` and ``bit_cells`` (a word-level
+    estimate: multiplier a·b + flip-flop bits + output bits of every other cell).
     """
     if target not in TARGETS:
         raise InputError(f"rtl synth: target must be one of {sorted(TARGETS)}, got {target!r}")
@@ -216,24 +217,31 @@ def _rtlil_stats(array: SparseArray) -> dict:
                         "opt_expr", "opt_clean", "wreduce", "opt_clean", "write_json"])
     netlist = json.loads(_builtin_yosys().run(["-q", "-"], script, ignore_warnings=True))
     cells: dict[str, int] = {}
-    ff_bits = mul_bits = 0
+    ff_bits = mul_bits = other_bits = 0
     for mod in netlist["modules"].values():
         for cell in mod.get("cells", {}).values():
             t = cell["type"]
+            p = cell["parameters"]
             cells[t] = cells.get(t, 0) + 1
             if "dff" in t:
-                ff_bits += _param_int(cell["parameters"].get("WIDTH", 1))
-            if t == "$mul":
-                p = cell["parameters"]
+                ff_bits += _param_int(p.get("WIDTH", 1))
+            elif t == "$mul":
                 aw = _param_int(p.get("A_WIDTH"))
                 bw = _param_int(p.get("B_WIDTH"))
                 mul_bits += aw * bw
+            elif t == "$pmux":
+                other_bits += _param_int(p.get("WIDTH", 1)) * _param_int(p.get("S_WIDTH", 1))
+            else:  # adders, muxes, comparators, logic: one bit-level cell per output bit
+                other_bits += _param_int(p.get("Y_WIDTH", p.get("WIDTH", 1)))
     return {
         "cells": int(sum(cells.values())),
         "cells_by_type": dict(sorted(cells.items())),
         "ff_bits": ff_bits,
         "multipliers": cells.get("$mul", 0),
         "mul_bits": mul_bits,
+        # One-number word-level estimate: a·b full adders per a×b multiplier, one cell per
+        # flip-flop bit and per output bit of every other cell (no technology mapping).
+        "bit_cells": ff_bits + mul_bits + other_bits,
         "adders": cells.get("$add", 0) + cells.get("$sub", 0),
         "muxes": cells.get("$mux", 0) + cells.get("$pmux", 0) + cells.get("$shiftx", 0)
         + cells.get("$bmux", 0),

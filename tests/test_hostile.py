@@ -430,11 +430,6 @@ def test_sweep_workload_gemm_non_ascii_and_bools(tmp_path, capsys):
         assert "gemm" in one_line_error(["sweep", spec_with(tmp_path, "", wl), "--dry-run"], capsys)
 
 
-MTX_PKERNEL = pytest.mark.xfail(
-    strict=False, reason="Matrix Market value/index strictness lands with the pkernel branch (#11)")
-
-
-@MTX_PKERNEL
 @pytest.mark.parametrize("body", [
     "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 nan\n2 2 1.0\n",
     "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 inf\n2 2 1.0\n",

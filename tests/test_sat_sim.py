@@ -75,7 +75,11 @@ def test_no_pass_faster_than_m_over_n(small_runs, sp):
 def test_sparse_training_is_faster_and_wu_unchanged(small_runs):
     d, s = small_runs["dense"], small_runs["2:8"]
     assert s.total_cycles < d.total_cycles
-    assert s.metrics["array_busy_cycles.WU"] == d.metrics["array_busy_cycles.WU"]
+    # WU is dense in both; its array time may differ only by the OS short-tile hold where a WU
+    # GEMM follows a (different) sparse or dense GEMM: at most R cycles per WU GEMM.
+    n_wu = sum(1 for layer in d.layer_cycles.values() if "WU" in layer)
+    assert abs(s.metrics["array_busy_cycles.WU"] - d.metrics["array_busy_cycles.WU"]) <= (
+        CFG.array.rows * n_wu)
 
 
 @pytest.mark.parametrize("workload", [{"gemm": [2048, 1024, 512], "sparsity": "2:8"},

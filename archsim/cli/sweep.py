@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run (or resume) a design-space sweep into a result store",
                        description="Run a sweep spec; each finished point is committed to the store at once. "
                                    "Re-running resumes: points already stored are skipped.")
-    p.add_argument("spec", help="sweep spec: a YAML path or a bundled spec name (demo, sat_resnet50, sat_resnet50_lhs, sat_resnet50_b32, piuma_spgemm)")
+    p.add_argument("spec", help="sweep spec: a YAML path or a bundled spec name (demo, sat_resnet50, sat_resnet50_lhs, sat_resnet50_b32, sat_area, piuma_spgemm)")
     p.add_argument("--out", metavar="STORE", help="SQLite store (default: out/sweeps/<spec name>.db)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, metavar="N",
@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--hue", metavar="FIELD",
                     help="series field (heatmap: the vertical field; default: workload.sparsity or the 2nd axis)")
     pl.add_argument("--baseline", metavar="VALUE", help="speedup: hue value to divide by (default: dense)")
-    pl.add_argument("--area", metavar="FIELD", help="pareto: area field, adds area as a third objective")
+    pl.add_argument("--area", metavar="FIELD",
+                    help="pareto: area field, a third objective (default: the store's synthesised "
+                         "area, e.g. area.xilinx.luts or the word-level area.rtlil.bit_cells)")
     pl.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE", help="filter rows first")
     pl.add_argument("-o", "--output", required=True, metavar="FILE.(png|pdf|svg)")
     pl.set_defaults(func=_cmd_plot)
@@ -326,8 +328,11 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     elif kind == "energy":
         path = plots.plot_energy_breakdown(rows, x, out, hue=args.hue)
     elif kind == "pareto":
+        area = args.area or _default_area_field(rows)
+        if area is not None and args.area is None:
+            print(f"note: area from {area} (pass --area FIELD for another figure)", file=sys.stderr)
         path = plots.plot_pareto(rows, out, x=args.x or "seconds", y=args.y or "total_energy_pj",
-                                 hue=args.hue, area=args.area)
+                                 hue=args.hue, area=area)
     elif kind == "scaling":
         path = plots.plot_scaling(rows, x, args.y or "total_cycles", out, hue=hue if hue != x else None)
     else:
@@ -336,3 +341,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         path = plots.plot_heatmap(rows, x, hue, args.y or "total_cycles", out)
     print(f"{path}: {kind} plot of {len(rows)} points")
     return 0
+
+
+#: Area figures a sweep with ``area:`` stores, preferred in this order for the Pareto plot:
+#: technology-mapped LUTs first, the word-level estimate (``rtlil``) last.
+_AREA_FIELDS = ("area.xilinx.luts", "area.ice40.luts", "area.generic.gates", "area.rtlil.bit_cells")
+
+
+def _default_area_field(rows: list[dict]) -> str | None:
+    for f in _AREA_FIELDS:
+        if all(isinstance(r.get(f), (int, float)) for r in rows):
+            return f
+    return None

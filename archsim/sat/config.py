@@ -7,7 +7,7 @@ default or marks it "assumption".  Derived values (bytes per cycle, shapes hande
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -87,25 +87,42 @@ class DramConfig(StrictModel):
     command: CommandDramConfig = CommandDramConfig()
 
 
+#: ``lanes: auto`` ties a unit's width to the array (see `SatConfig.vector_lanes` & co.).
+Lanes = Union[Annotated[int, Field(gt=0)], Literal["auto"]]
+
+
 class PruningUnitConfig(StrictModel):
-    lanes: int = Field(gt=0)
+    lanes: Lanes
     latency_cycles: int = Field(ge=0)
 
 
 class WeightUpdateConfig(StrictModel):
-    lanes: int = Field(gt=0)
+    lanes: Lanes
     master_bytes_per_param: int = Field(gt=0)
 
 
 class VectorUnitConfig(StrictModel):
-    lanes: int = Field(gt=0)
+    lanes: Lanes
     ops_per_element: int = Field(ge=0)
+
+
+class LoweringConfig(StrictModel):
+    """How a model becomes GEMMs (`workloads.dnn.lowering`): the BP form and the first layer."""
+
+    bp_form: Literal["col2im", "implicit_gemm"] = "col2im"
+    first_layer_bp: Literal["skip", "compute"] = "skip"
 
 
 class ScheduleConfig(StrictModel):
     dataflow: Literal["auto", "ws", "os"] = "auto"
     interleave: bool = True
     pregenerate: bool = True
+    #: per GEMM, simulate this many of the best plans by estimate and keep the fastest
+    #: (1: the estimate alone decides); see `archsim.sat.run.choose_plans`
+    simulate_top_k: int = Field(default=3, ge=1, le=8)
+    #: simulated cycles within this fraction of the fastest candidate's are a tie, which the
+    #: candidate with the least energy wins
+    simulate_tie_fraction: float = Field(default=0.002, ge=0, le=0.1)
 
 
 class SatConfig(StrictModel):
@@ -120,7 +137,30 @@ class SatConfig(StrictModel):
     weight_update: WeightUpdateConfig
     vector_unit: VectorUnitConfig
     schedule: ScheduleConfig = ScheduleConfig()
+    lowering: LoweringConfig = LoweringConfig()
     energy_table: str
+
+    # Widths of the units around the array.  ``auto`` scales them with the array's columns (the
+    # number of outputs a WS tile emits per cycle), so a bigger array does not silently starve
+    # on a unit sized for a smaller one; an explicit integer is kept as given (and
+    # `archsim.sat.run` flags it in ``RunResult.warnings`` when it becomes the bottleneck).
+    @property
+    def vector_lanes(self) -> int:
+        """``auto``: ``cols × ops_per_element`` (keeps pace with ``cols`` outputs per cycle)."""
+        v = self.vector_unit
+        return max(1, self.array.cols * max(v.ops_per_element, 1)) if v.lanes == "auto" else v.lanes
+
+    @property
+    def pruning_lanes(self) -> int:
+        """``auto``: ``cols`` (one group of M per column per cycle)."""
+        p = self.pruning_unit.lanes
+        return self.array.cols if p == "auto" else p
+
+    @property
+    def weight_update_lanes(self) -> int:
+        """``auto``: ``max(1, cols // 2)`` FP32 lanes."""
+        w = self.weight_update.lanes
+        return max(1, self.array.cols // 2) if w == "auto" else w
 
     @property
     def dram_bytes_per_cycle(self) -> float:
@@ -142,7 +182,7 @@ class SatConfig(StrictModel):
             operand_bytes=self.array.operand_bytes,
             psum_bytes=self.array.psum_bytes,
             dram_bytes_per_cycle=self.dram_bytes_per_cycle,
-            out_elements_per_cycle=(self.vector_unit.lanes / self.vector_unit.ops_per_element
+            out_elements_per_cycle=(self.vector_lanes / self.vector_unit.ops_per_element
                                     if self.vector_unit.ops_per_element else 1e9),
         )
 

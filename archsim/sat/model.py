@@ -254,7 +254,7 @@ class SatModel:
 
     def _prune_cycles(self, elements: float, nm) -> float:
         pu = self.cfg.pruning_unit
-        return elements / (nm.m * pu.lanes) + pu.latency_cycles
+        return elements / (nm.m * self.cfg.pruning_lanes) + pu.latency_cycles
 
     def _count_prune(self, elements: float, nm) -> None:
         self.stats.actions["pruning_unit"]["cmp16"] += (
@@ -390,7 +390,7 @@ class SatModel:
             if vu.ops_per_element:
                 ops = s.out_elements * vu.ops_per_element
                 st.actions["vector_unit"]["fp16_add"] += ops
-                yield self.vector.reserve(ops / vu.lanes, at=ready)
+                yield self.vector.reserve(ops / self.cfg.vector_lanes, at=ready)
             elif drain > 0:
                 yield env.timeout(drain)
             st.actions["buffers"]["sram_byte"] += s.store_bytes
@@ -407,7 +407,7 @@ class SatModel:
         wu = cfg.weight_update
         master = params * wu.master_bytes_per_param
         yield (self.dram.transfer(master, "read", "master", at=ready)
-               & self.wu_unit.reserve(params / wu.lanes, at=ready))
+               & self.wu_unit.reserve(params / cfg.weight_update_lanes, at=ready))
         st.actions["weight_update"]["fp32_mul"] += 2 * params
         st.actions["weight_update"]["fp32_add"] += 2 * params
         writes = [self.dram.transfer(master, "write", "master")]

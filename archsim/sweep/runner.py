@@ -53,15 +53,23 @@ def _one_line(exc: BaseException) -> str:
     return out[:_MAX_ERROR_CHARS]
 
 
-def execute_point(simulate_fn: SimulateFn | None, config: dict, workload: dict, seed: int) -> dict[str, Any]:
+def execute_point(simulate_fn: SimulateFn | None, config: dict, workload: dict, seed: int,
+                  area: dict | None = None) -> dict[str, Any]:
     """Run one point in a worker: ``{"status", "metrics" | "error", "wall_s", "version"}``.
 
-    Never raises for a failing simulation: the error is returned as data so the sweep goes on.
+    ``area`` (the spec's ``area:`` settings, plain data): attach the point's synthesised array
+    area (`archsim.api.with_area`; rtl is imported only then, and each shape is synthesised
+    once per cache directory).  Never raises for a failing simulation: the error is returned
+    as data so the sweep goes on.
     """
     fn = simulate_fn or _default_simulate()
     t0 = time.perf_counter()
     try:
         result = fn(config, workload, seed=seed)
+        if area:
+            from archsim.api import with_area
+
+            result = with_area(config, result, **area)
         flat = result.flat_metrics()
         return {"status": "ok", "metrics": flat, "wall_s": time.perf_counter() - t0, "version": result.version}
     except Exception as exc:  # noqa: BLE001 - recorded in the store, the sweep goes on
@@ -119,9 +127,10 @@ class _Progress:
 # --------------------------------------------------------------------------- backends
 
 
-def _run_serial(todo: list[Point], fn: SimulateFn | None, emit: Callable[[Point, dict], None]) -> None:
+def _run_serial(todo: list[Point], fn: SimulateFn | None, emit: Callable[[Point, dict], None],
+                area: dict | None = None) -> None:
     for p in todo:
-        emit(p, execute_point(fn, p.config, p.workload, p.seed))
+        emit(p, execute_point(fn, p.config, p.workload, p.seed, area))
 
 
 def _close_fd(fd: int | None) -> None:
@@ -136,7 +145,7 @@ def _close_fd(fd: int | None) -> None:
 
 def _run_pool(
     todo: list[Point], fn: SimulateFn | None, workers: int, emit: Callable[[Point, dict], None],
-    allowed_failures: int = 3, lock_fd: int | None = None,
+    allowed_failures: int = 3, lock_fd: int | None = None, area: dict | None = None,
 ) -> None:
     pending: deque[Point] = deque(todo)
     suspicion: Counter[str] = Counter()
@@ -150,7 +159,7 @@ def _run_pool(
                 while pending and len(inflight) < window and not broken:
                     p = pending.popleft()
                     try:
-                        inflight[ex.submit(execute_point, fn, p.config, p.workload, p.seed)] = p
+                        inflight[ex.submit(execute_point, fn, p.config, p.workload, p.seed, area)] = p
                     except BrokenProcessPool:
                         pending.appendleft(p)
                         broken = True
@@ -194,7 +203,7 @@ def _run_pool(
 
 def _run_dask(
     todo: list[Point], fn: SimulateFn | None, emit: Callable[[Point, dict], None], *,
-    address: str | None, n_local: int | None, timeout_s: float = 10.0,
+    address: str | None, n_local: int | None, timeout_s: float = 10.0, area: dict | None = None,
 ) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -214,7 +223,7 @@ def _run_dask(
         keys = [f"archsim-point-{p.key}" for p in todo]
         futures = client.map(
             execute_point, [fn] * len(todo), [p.config for p in todo], [p.workload for p in todo],
-            [p.seed for p in todo], key=keys, pure=False,
+            [p.seed for p in todo], [area] * len(todo), key=keys, pure=False,
         )
         by_key = {k: p for k, p in zip(keys, todo)}
         for fut in as_completed(futures):
@@ -297,17 +306,18 @@ def run_sweep(
             backend = "in-process"
         else:
             backend = f"{n_workers} local worker{'s' if n_workers != 1 else ''}"
+        area = loaded.spec.area.model_dump() if loaded.spec.area is not None else None
         t0 = time.perf_counter()
         try:
             if not todo:
                 pass
             elif dask_address is not None or dask_local is not None:
                 _run_dask(todo, simulate_fn, emit, address=dask_address, n_local=dask_local,
-                          timeout_s=dask_timeout_s)
+                          timeout_s=dask_timeout_s, area=area)
             elif n_workers == 0:
-                _run_serial(todo, simulate_fn, emit)
+                _run_serial(todo, simulate_fn, emit, area)
             else:
-                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit, lock_fd=st.lock_fd)
+                _run_pool(todo, simulate_fn, min(n_workers, len(todo)), emit, lock_fd=st.lock_fd, area=area)
         finally:
             bar.close()
         elapsed = time.perf_counter() - t0

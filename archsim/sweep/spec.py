@@ -22,6 +22,7 @@ and a seed, hashed into a point key.  Example::
     constraints:
       - array.rows * array.cols <= 4096
       - buffers.weight_bytes + buffers.act_bytes <= 2 * 1024 * 1024
+    area: {target: auto}            # optional: each point's synthesised array area (SAT)
 
 Range axes (``min``/``max``) are gridded with ``num`` points or a ``step`` (``scale: log2``
 walks the powers of two between the bounds) and sampled continuously (in the scaled space) by
@@ -159,6 +160,19 @@ Axis = Annotated[
 ]
 
 
+class AreaSpec(StrictModel):
+    """``area:`` in a spec: attach each point's synthesised array area (SAT configs only).
+
+    ``target``: ``auto`` (full synthesis for Xilinx when a full Yosys is installed, else the
+    word-level ``rtlil`` estimate), or one of ``rtlil``, ``generic``, ``ice40``, ``xilinx``.
+    ``cache_dir``: where each shape's synthesis result is kept (relative to the working
+    directory), so a shape is synthesised once across points, workers and sweeps.
+    """
+
+    target: Literal["auto", "rtlil", "generic", "ice40", "xilinx"] = "auto"
+    cache_dir: str = "out/area_cache"
+
+
 class SweepSpec(StrictModel):
     """A validated sweep spec (see the module docstring for the YAML form)."""
 
@@ -172,6 +186,7 @@ class SweepSpec(StrictModel):
     ties: dict[str, str] = Field(default_factory=dict)
     workloads: list[dict[str, Any]] = Field(min_length=1)
     constraints: list[str] = Field(default_factory=list)
+    area: AreaSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -296,6 +311,9 @@ def parse_spec(data: Any, *, where: str = "spec", spec_dir: Path | None = None) 
             raise InputError(f"{where}: ties.{dst}: is also an axis")
         if not dst.startswith(WORKLOAD_PREFIX):
             with_overrides(base, {dst: _first(spec.axes[src], where)}, where=f"{where}: ties")
+    if spec.area is not None and getattr(base, "kind", None) != "sat":
+        raise InputError(f"{where}: area: only SAT configs have an RTL to synthesise "
+                         f"(base is {getattr(base, 'kind', None)!r})")
     for i, wl in enumerate(spec.workloads):
         if not wl:
             raise InputError(f"{where}: workloads[{i}]: empty workload")

@@ -23,11 +23,26 @@ consecutive ``k`` elements are consecutive input channels *of one group* and N:M
 channels inside each group; BP along the output channels inside each group).  When the channels
 per group are fewer than ``M`` or not a multiple of it (a depthwise conv: 1; ShuffleNet's
 first grouped 1x1 conv), that GEMM cannot be pruned N:M and the scheduler runs it dense
-(`dataflow.sat.effective_nm`), exactly as it does for the 3-channel first convolution.  BP produces the im2col-shaped input gradient
-(``col2im`` scatter-adds it back: elementwise work, not a GEMM).  BP is omitted for a layer
-that no trainable layer precedes (the first layer of a CNN or ViT): the gradient w.r.t. the
-model's input is never needed.  BERT and GPT-2 begin with embeddings, so all their linear
-layers have BP.
+(`dataflow.sat.effective_nm`), exactly as it does for the 3-channel first convolution.
+
+Two forms of BP (``bp_form``), same MACs, same N:M groups (along ``Cout``):
+
+* ``col2im`` (default): the table above; BP produces the im2col-shaped input gradient, which
+  ``col2im`` scatter-adds back (elementwise work, not a GEMM).  The reduction is ``Cout`` only,
+  so layers with few output channels under-fill an array that reduces down its rows.
+* ``implicit_gemm``: BP as the transposed convolution of ``dY`` with the flipped kernel,
+  gathered directly into ``dX``: ``m = batch·P``, ``k = Cout·th·tw``, ``n = Cin``.  A stride
+  ``s`` convolution is split into its ``sh·sw`` sub-pixel phases (input positions with the same
+  ``(x + pad) mod s``); phase ``(ph, pw)`` sees ``th·tw`` kernel taps (``th`` = taps ``j < kh``
+  with ``j ≡ ph mod sh``), and phases with the same tap count are one GEMM with a larger
+  ``count``.  Each phase GEMM is given ``m = batch·oh·ow`` rows (an input phase has about as
+  many positions as the output grid; borders are not trimmed), so the MACs equal col2im's
+  exactly.  For stride 1 this is the single GEMM ``(batch·P) × (Cout·kh·kw) × Cin``.
+
+BP is omitted for a layer that no trainable layer precedes (the first layer of a CNN or ViT;
+``first_layer_bp="skip"``, the default): the gradient w.r.t. the model's input is never needed.
+``first_layer_bp="compute"`` keeps it (as a framework does when the input requires a
+gradient).  BERT and GPT-2 begin with embeddings, so all their linear layers have BP.
 
 An activation x activation ``matmul`` (``C = A·B``, attention) has one FF GEMM and two BP
 GEMMs (``dA = dC·Bᵀ`` and ``dB = Aᵀ·dC``), all dense, ``count = batch·heads``; no WU.  Norms and
@@ -103,9 +118,35 @@ def _check_batch(batch: int) -> int:
     return batch
 
 
-def layer_gemms(layer: Layer, batch: int, *, backward_data: bool = True) -> tuple[Gemm, ...]:
-    """The training GEMMs of one layer (FF, then BP unless ``backward_data`` is false, then WU)."""
+BP_FORMS = ("col2im", "implicit_gemm")
+FIRST_LAYER_BP = ("skip", "compute")
+
+
+def _taps(kernel: int, stride: int) -> list[int]:
+    """Kernel taps seen by each of the ``stride`` sub-pixel phases along one axis."""
+    return [len(range(p, kernel, stride)) for p in range(stride)]
+
+
+def _implicit_bp(layer: Layer, rows: int, cin: int, cout: int, g: int) -> list[Gemm]:
+    (kh, kw), (sh, sw) = layer.kernel, layer.stride
+    by_k: dict[int, int] = {}
+    for th in _taps(kh, sh):
+        for tw in _taps(kw, sw):
+            if th * tw:
+                by_k[th * tw] = by_k.get(th * tw, 0) + 1
+    return [Gemm(layer.name, "BP", rows, cout * t, cin, g * n, True, cout)
+            for t, n in sorted(by_k.items(), reverse=True)]
+
+
+def layer_gemms(layer: Layer, batch: int, *, backward_data: bool = True,
+                bp_form: str = "col2im") -> tuple[Gemm, ...]:
+    """The training GEMMs of one layer (FF, then BP unless ``backward_data`` is false, then WU).
+
+    ``bp_form``: ``col2im`` or ``implicit_gemm`` (see the module docstring).
+    """
     batch = _check_batch(batch)
+    if bp_form not in BP_FORMS:
+        raise InputError(f"lowering.bp_form: expected one of {', '.join(BP_FORMS)}, got {bp_form!r}")
     name = layer.name
     if layer.kind in ("conv2d", "linear"):
         if layer.kind == "conv2d":
@@ -118,7 +159,10 @@ def layer_gemms(layer: Layer, batch: int, *, backward_data: bool = True) -> tupl
                 layer.out_features, 1
         out = [Gemm(name, "FF", rows, cin * window, cout, g, True, cin)]
         if backward_data:
-            out.append(Gemm(name, "BP", rows, cout, cin * window, g, True, cout))
+            if bp_form == "implicit_gemm" and layer.kind == "conv2d" and window > 1:
+                out += _implicit_bp(layer, rows, cin, cout, g)
+            else:
+                out.append(Gemm(name, "BP", rows, cout, cin * window, g, True, cout))
         out.append(Gemm(name, "WU", cin * window, rows, cout, g, False))
         return tuple(out)
     if layer.kind == "matmul":
@@ -132,8 +176,11 @@ def layer_gemms(layer: Layer, batch: int, *, backward_data: bool = True) -> tupl
     return ()
 
 
-def training_gemms(model: Model, batch: int) -> tuple[Gemm, ...]:
+def training_gemms(model: Model, batch: int, *, bp_form: str = "col2im",
+                   first_layer_bp: str = "skip") -> tuple[Gemm, ...]:
     """All GEMMs of one training step on ``batch`` samples, in forward layer order.
+
+    ``bp_form`` and ``first_layer_bp``: see the module docstring.
 
     >>> from workloads.dnn import get_model
     >>> g = training_gemms(get_model("resnet18"), 32)
@@ -141,10 +188,13 @@ def training_gemms(model: Model, batch: int) -> tuple[Gemm, ...]:
     [('conv1', 'FF'), ('conv1', 'WU'), ('layer1.0.conv1', 'FF'), ('layer1.0.conv1', 'BP')]
     """
     batch = _check_batch(batch)
+    if first_layer_bp not in FIRST_LAYER_BP:
+        raise InputError(f"lowering.first_layer_bp: expected one of {', '.join(FIRST_LAYER_BP)}, "
+                         f"got {first_layer_bp!r}")
     out: list[Gemm] = []
-    trainable_before = False
+    trainable_before = first_layer_bp == "compute"
     for layer in model.layers:
-        out += layer_gemms(layer, batch, backward_data=trainable_before)
+        out += layer_gemms(layer, batch, backward_data=trainable_before, bp_form=bp_form)
         trainable_before = trainable_before or layer.params > 0
     return tuple(out)
 

@@ -173,6 +173,8 @@ def read_mtx(path: str | os.PathLike, *, max_bytes: int | None = None, allow_non
     if nnz and (
         rows.min() < 1 or rows.max() > nrows or cols.min() < 1 or cols.max() > ncols
         or (field == "integer" and not np.all(np.isfinite(vals) & (vals == np.round(vals))))
+        # an integer file's values are ASCII integers too: "1e3" or "2.0" parse as whole floats
+        or (field == "integer" and any(ch in body for ch in ".eE"))
     ):
         _diagnose(path, body, lineno, nnz, width, field, nrows, ncols)
     if not allow_nonfinite and width == 3 and nnz and not np.isfinite(vals).all():
