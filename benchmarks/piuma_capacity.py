@@ -1,5 +1,6 @@
-"""What scratchpad capacity costs SpGEMM row-wise hashing: the two capacity policies against a
-scratchpad large enough for every table (the old model's implicit assumption).
+"""What scratchpad capacity costs SpGEMM row-wise hashing: the two capacity policies and the
+symbolic table sizing against a scratchpad large enough for every table (the old model's
+implicit assumption).
 
 Usage: python benchmarks/piuma_capacity.py [SCALE ...]   (R-MAT, default 12 14)
 Prints a Markdown table: cycles, threads busy, peak scratchpad per core, waiting, passes.
@@ -18,6 +19,7 @@ base = load_config("piuma", expect="piuma")
 cases = [
     ("wait (default)", {}),
     ("passes", {"spgemm.capacity_policy": "passes"}),
+    ("wait + symbolic sizing", {"spgemm.table_sizing": "symbolic"}),
     ("1 GB scratchpad (no limit)", {"scratchpad_bytes": 1 << 30}),
 ]
 print("| R-MAT scale | policy | cycles | vs no limit | threads busy % | peak SP per core (max) MB | SP wait cycles (sum over threads) | rows in passes | extra B reads (products) | wall s |")

@@ -278,3 +278,17 @@ def test_save_output_streams_a_readable_mtx(tmp_path, capsys):
         C.sort_indices()
         _check(sp.csr_array(C), ref, False)
     assert m["output_nnz"] == ref.nnz
+
+
+def test_symbolic_sizing_gives_smaller_tables_and_the_same_C(small_cfg):
+    A = rmat(9, seed=6)
+    pb, Cb = build_spgemm(A, A, "rowwise-hash", SHAPE)
+    ps, Cs = build_spgemm(A, A, "rowwise-hash", SHAPE, SpgemmCosts(table_sizing="symbolic"))
+    assert (Cb != Cs).nnz == 0
+    _check(Cs, _reference(A, A), False)
+    assert ps.stats["hash_table_slots"] < pb.stats["hash_table_slots"]
+    assert ps.stats["hash_table_load_max"] <= 0.5 + 1e-9 and ps.stats["hash_overflow"] == 0
+    assert ps.stats["symbolic_products"] == ps.stats["flops"]
+    cfg = with_overrides(small_cfg, {"scratchpad_bytes": 65536, "spgemm.table_sizing": "symbolic"})
+    res, C = run_piuma(cfg, {"kernel": "spgemm", "dataflow": "rowwise-hash", "rmat_scale": 9}, seed=1)
+    assert 0 < res.metrics["sp_peak_bytes_max"] <= 65536

@@ -23,6 +23,9 @@ class SpgemmKernelConfig(StrictModel):
     ``table_fraction``: share of each core's scratchpad used for tables.
     ``capacity_policy``: ``wait`` (tables share the core's table area; a thread waits for room)
     or ``passes`` (a fixed share per thread; rows too big run in column passes).
+    ``table_sizing``: ``bound`` (tables sized from ``min(products, columns)``, known before the
+    row runs) or ``symbolic`` (a first pass counts the row's distinct columns in an
+    ``n_cols``-bit scratchpad bitmap, re-reading its B indices; tables sized from that count).
     Defaults are assumptions (a common software choice), not taken from a source.
     """
 
@@ -31,6 +34,7 @@ class SpgemmKernelConfig(StrictModel):
     load_factor: float = Field(0.5, gt=0, le=0.9)
     table_fraction: float = Field(1.0, gt=0, le=1)
     capacity_policy: Literal["wait", "passes"] = "wait"
+    table_sizing: Literal["bound", "symbolic"] = "bound"
 
 
 class StreamConfig(StrictModel):

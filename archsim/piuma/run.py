@@ -213,7 +213,7 @@ class OutputSink:
 def _spgemm_costs(cfg: PiumaConfig) -> SpgemmCosts:
     k = cfg.spgemm
     return SpgemmCosts(hash=k.hash, probing=k.probing, load_factor=k.load_factor, table_fraction=k.table_fraction,
-                       capacity_policy=k.capacity_policy)
+                       capacity_policy=k.capacity_policy, table_sizing=k.table_sizing)
 
 
 def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, totals: _Totals, block_runs: int) -> PhaseFeed:

@@ -75,7 +75,8 @@ def home_slot(cols: np.ndarray, slots: np.ndarray, hash_fn: str, bits: np.ndarra
 class RowsProduct:
     """Rows ``rows`` of C = A·B as the hash tables produce them, with what the tables did.
 
-    Per row (aligned with ``rows``): ``keys`` (distinct columns = structural outputs),
+    Per row (aligned with ``rows``): ``keys`` (distinct columns = structural outputs), ``slots``
+    (of each of its tables),
     ``probe_reads`` (Σ displacement over the row's products), ``collisions``, ``max_disp``,
     ``overflow``, ``max_keys_per_table``, ``products``, and ``bank_hist`` (rows x banks: atomics
     per home bank).  Outputs: ``c_ptr`` / ``c_idx`` / ``c_val`` (local CSR of the rows, columns
@@ -86,6 +87,7 @@ class RowsProduct:
 
     rows: np.ndarray
     keys: np.ndarray
+    slots: np.ndarray
     products: np.ndarray
     probe_reads: np.ndarray
     collisions: np.ndarray
@@ -142,12 +144,14 @@ _SCRATCH = _Scratch()
 
 def multiply_rows(
     A: sp.csr_array, B: sp.csr_array, rows: np.ndarray, slots_row: np.ndarray, passes_row: np.ndarray,
-    hash_fn: str, banks: int, *, keep_keys: bool = False,
+    hash_fn: str, banks: int, *, keep_keys: bool = False, exact_load: float | None = None,
 ) -> RowsProduct:
     """Rows ``rows`` (ascending, distinct) of A·B through their hash tables (see module doc).
 
     ``slots_row`` / ``passes_row`` are indexed by global row id.  The caller keeps ``rows`` to a
-    group from `row_groups` (bounded products and marker)."""
+    group from `row_groups` (bounded products and marker).  With ``exact_load`` (symbolic
+    sizing: the kernel counted the row's distinct columns first), a single-pass row's table has
+    ``next_pow2(keys / exact_load)`` slots (at least ``banks``, at most ``slots_row``) instead."""
     n_cols = B.shape[1]
     R = rows.size
     a_r = (A.indptr[1:][rows] - A.indptr[:-1][rows]).astype(np.int64)
@@ -179,6 +183,10 @@ def multiply_rows(
     del keys
     S_row = slots_row[rows].astype(np.int64)
     P_row = passes_row[rows].astype(np.int64)
+    if exact_load is not None:
+        kr = np.bincount(krow, minlength=R).astype(np.float64)
+        exact = (2.0 ** np.ceil(np.log2(np.maximum(np.ceil(kr / exact_load), 1.0)))).astype(np.int64)
+        S_row = np.where(P_row == 1, np.clip(exact, banks, S_row), S_row)
     S = S_row[krow]
     kpass = kcol * P_row[krow] // max(n_cols, 1)
     tab_off = np.cumsum(P_row) - P_row  # first table of each row
@@ -237,7 +245,7 @@ def multiply_rows(
         key_ptr = np.zeros(R + 1, np.int64)
         np.cumsum(keys_row, out=key_ptr[1:])
     return RowsProduct(
-        rows=rows, keys=keys_row.astype(np.int64), products=products, probe_reads=probe_reads, collisions=coll,
+        rows=rows, keys=keys_row.astype(np.int64), slots=S_row, products=products, probe_reads=probe_reads, collisions=coll,
         max_disp=maxd, overflow=overflow, max_keys_per_table=mkt, bank_hist=bank_hist,
         c_ptr=c_ptr, c_idx=kcol[nz], c_val=acc[nz],
         key_ptr=key_ptr, key_col=kcol if keep_keys else None, key_matches=matches, key_nz=nz if keep_keys else None,

@@ -93,6 +93,7 @@ __all__ = [
 ]
 
 CAPACITY_POLICIES = ("wait", "passes")
+TABLE_SIZINGS = ("bound", "symbolic")
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class SpgemmCosts:
     load_factor: float = 0.5
     table_fraction: float = 1.0  # of the scratchpad used for hash tables
     capacity_policy: str = "wait"
+    table_sizing: str = "bound"  # bound | symbolic (count the row's distinct columns first)
     tasks_per_thread: int = 8  # granularity: about this many tasks per thread
     min_task_work: int = 64
     max_task_work: int = 1 << 17
@@ -123,6 +125,8 @@ class SpgemmCosts:
             raise InputError(f"spgemm.probing: unknown probing {self.probing!r}; expected one of {', '.join(PROBINGS)}")
         if self.capacity_policy not in CAPACITY_POLICIES:
             raise InputError(f"spgemm.capacity_policy: unknown policy {self.capacity_policy!r}; expected one of {', '.join(CAPACITY_POLICIES)}")
+        if self.table_sizing not in TABLE_SIZINGS:
+            raise InputError(f"spgemm.table_sizing: unknown sizing {self.table_sizing!r}; expected one of {', '.join(TABLE_SIZINGS)}")
         if not 0.0 < self.load_factor <= 0.9:
             raise InputError(f"spgemm.load_factor: must be in (0, 0.9], got {self.load_factor}")
         if not 0.0 < self.table_fraction <= 1.0:
@@ -238,13 +242,13 @@ def _add_stat(stats: dict, key: str, v) -> None:
 
 
 def _run_rows(ops: _Operands, rows: np.ndarray, slots: np.ndarray, passes: np.ndarray, hash_fn: str, banks: int,
-              keep_keys: bool, emit: Callable | None) -> RowsProduct | None:
+              keep_keys: bool, emit: Callable | None, exact_load: float | None = None) -> RowsProduct | None:
     """The functional model over ``rows`` (ascending), group by group; each group's C entries go
     to ``emit`` at once (never held for the whole block).  Returns the per-row results
     concatenated (C entries dropped unless ``keep_keys``)."""
     parts = []
     for g in row_groups(rows, ops.flops_row, ops.n_cols):
-        r = multiply_rows(ops.A, ops.B, g, slots, passes, hash_fn, banks, keep_keys=keep_keys)
+        r = multiply_rows(ops.A, ops.B, g, slots, passes, hash_fn, banks, keep_keys=keep_keys, exact_load=exact_load)
         if emit is not None:
             emit(OutputBlock(np.repeat(g, np.diff(r.c_ptr)), r.c_idx, r.c_val))
         if not keep_keys:
@@ -263,7 +267,7 @@ def _run_rows(ops: _Operands, rows: np.ndarray, slots: np.ndarray, passes: np.nd
         np.cumsum(lens, out=out[1:])
         return out
 
-    kw = {f: cat(f) for f in ("rows", "keys", "products", "probe_reads", "collisions", "max_disp", "overflow", "max_keys_per_table", "c_idx", "c_val")}
+    kw = {f: cat(f) for f in ("rows", "keys", "slots", "products", "probe_reads", "collisions", "max_disp", "overflow", "max_keys_per_table", "c_idx", "c_val")}
     kw["bank_hist"] = np.concatenate([p.bank_hist for p in parts], axis=0)
     kw["c_ptr"] = cat_ptr("c_ptr")
     if keep_keys:
@@ -315,12 +319,14 @@ class _HashPhase:
         cnt = self.task_row_ptr[tasks + 1] - self.task_row_ptr[tasks]
         rows = expand_ranges(self.task_row_ptr[tasks], cnt)
         lt = np.repeat(np.arange(tasks.size, dtype=np.int64), cnt)
-        res = _run_rows(ops, rows, sz.slots, sz.passes, costs.hash, self.shape.sp_banks, False, emit)
+        symbolic = costs.table_sizing == "symbolic"
+        res = _run_rows(ops, rows, sz.slots, sz.passes, costs.hash, self.shape.sp_banks, False, emit,
+                        costs.load_factor if symbolic else None)
         if res is None:
             return
         nt = tasks.size
         P = sz.passes[rows]
-        S = sz.slots[rows]
+        S = res.slots
         a = ops.a_len[rows]
         c_len = np.diff(res.c_ptr)
         A = ops.A
@@ -345,12 +351,28 @@ class _HashPhase:
                            + c_len * costs.instr_per_output + P * costs.instr_per_row)
         np.add.at(acc["banks"], lt, res.bank_hist)
         np.maximum.at(acc["sp_table_bytes"], lt, S * SLOT_BYTES)
+        if symbolic:
+            # the symbolic pass: A[i, :]'s indices and every B[k, :]'s indices once more, one
+            # scratchpad bit set per product in a row bitmap (n_cols bits), then a popcount scan
+            b_ptr, b_idx, _ = ops.b
+            k = A.indices[e].astype(np.int64)
+            ek = np.repeat(lt, a)
+            runs.add(lt, a_idx + A.indptr[rows], a, READ, CACHED)
+            runs.add(ek, b_ptr + k, 2, READ, UNCACHED)
+            runs.add(ek, b_idx + ops.B.indptr[k], ops.b_len[k], READ, CACHED)
+            words = -(-ops.n_cols // 64)
+            acc["sp_writes"] += bc(res.products)
+            acc["sp_reads"] += bc(np.full(rows.size, words))
+            acc["instr"] += bc(res.products * 3 + a * costs.instr_per_pair + 2 * words)
+            np.maximum.at(acc["sp_table_bytes"], lt, np.full(rows.size, 8 * words))
+            _add_stat(stats, "symbolic_products", res.products.sum())
         runs.add(lt, ops.c_ptr + rows + 1, 1, WRITE, UNCACHED)
         runs.add(lt, ops.c_idx + ops.c_base[rows], c_len, WRITE, CACHED)
         runs.add(lt, ops.c_val + ops.c_base[rows], c_len, WRITE, CACHED)
         for key, v in (("outputs_structural", res.keys.sum()), ("nnz_c", c_len.sum()), ("hash_probe_reads", res.probe_reads.sum()),
                        ("hash_collisions", res.collisions.sum()), ("hash_overflow", res.overflow.sum()),
                        ("hash_products", res.products.sum()), ("rows_split", (P > 1).sum()),
+                       ("hash_table_slots", (S * P).sum()),
                        ("extra_pass_products", ((P - 1) * ops.flops_row[rows]).sum())):
             _add_stat(stats, key, v)
         stats["hash_max_displacement"] = max(stats.get("hash_max_displacement", 0.0), float(res.max_disp.max(initial=0)))
