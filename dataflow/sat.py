@@ -437,6 +437,52 @@ def _plan_gemm_cached(spec, nm, shape, mem, dataflows, interleave, pregenerate, 
         return exc
 
 
+def _check_gemm_dims(spec: GemmSpec) -> None:
+    for name in ("m", "k", "n", "count"):
+        v = getattr(spec, name)
+        if not isinstance(v, int) or v < 1:
+            raise InputError(f"gemm.{name}: must be an integer >= 1, got {v!r}")
+
+
+def _tilings(spec: GemmSpec, eff: NM, df: str, shape: ArrayShape, mem: MemoryShape, e: int, source: str):
+    """Every blocking of ``spec`` for dataflow ``df``: ``(mb, kb, nb, (act, weight, out) bytes
+    of one tile)``.  Block units: WS tiles are (stream) x (R*e) x C, OS tiles are R x (stream)
+    x C."""
+    R, C = shape.rows, shape.cols
+    ob, pb = mem.operand_bytes, mem.psum_bytes
+    m_unit = 1 if df == "ws" else R
+    for mb in _candidates(spec.m, max(m_unit, R)):
+        for kb in _candidates(spec.k, R * e if df == "ws" else e):
+            for nb in _candidates(spec.n, C):
+                yield mb, kb, nb, (mb * kb * ob, _weight_bytes(kb * nb, eff, ob, source), mb * nb * pb)
+
+
+def _fits(need: tuple[int, int, int], mem: MemoryShape) -> bool:
+    """Double-buffered: each tile must fit half of its buffer."""
+    a, b, c = need
+    return not (2 * a > mem.act_buffer_bytes or 2 * b > mem.weight_buffer_bytes
+                or 2 * c > mem.out_buffer_bytes)
+
+
+def _no_fit(spec: GemmSpec, mem: MemoryShape, smallest_need) -> InputError:
+    a, b, c = smallest_need or (0, 0, 0)
+    return InputError(
+        f"tiling: <gemm> (m={spec.m}, k={spec.k}, n={spec.n}) cannot fit "
+        f"the buffers: the smallest tile needs 2x{a} B of activations, 2x{b} B of weights, "
+        f"2x{c} B of outputs (act_bytes={mem.act_buffer_bytes}, "
+        f"weight_bytes={mem.weight_buffer_bytes}, out_bytes={mem.out_buffer_bytes})"
+    )
+
+
+def _best_estimate(cands: list[tuple]) -> tuple:
+    """Within 1% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM bytes: the
+    estimates cannot resolve smaller differences, and fewer blocks mean fewer DMA descriptors.
+    Ties resolve by the remaining fields, so the choice is deterministic."""
+    floor = min(c[0] for c in cands)
+    near = [c for c in cands if c[0] <= floor * 1.01]
+    return min(near, key=lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7]))
+
+
 def _plan_gemm(
     spec: GemmSpec,
     nm: NM,
@@ -451,77 +497,46 @@ def _plan_gemm(
     strict: bool = False,
     top_k: int = 1,
 ) -> tuple[GemmPlan, ...]:
-    for name in ("m", "k", "n", "count"):
-        v = getattr(spec, name)
-        if not isinstance(v, int) or v < 1:
-            raise InputError(f"gemm.{name}: must be an integer >= 1, got {v!r}")
+    """The estimate's best plan for ``spec`` and, when ``top_k > 1``, the plans a measuring
+    caller should simulate after it (`_measurable`).  A candidate is ``(estimated cycles, block
+    steps, DRAM bytes, dataflow, loop order, m_blk, k_blk, n_blk)``."""
+    _check_gemm_dims(spec)
     eff = effective_nm(spec, nm, strict=strict)
     e = pe_elements_per_step(shape, eff)
     inter = shape.acc_latency_cycles if interleave else 1
     source = "dense" if eff.is_dense else ("pregenerated" if pregenerate else "prune_on_load")
-    R, C = shape.rows, shape.cols
-    ob, pb = mem.operand_bytes, mem.psum_bytes
     cands: list[tuple] = []
-    compute: dict[tuple, int] = {}
-    unlimited = replace(mem, dram_bytes_per_cycle=1e12, out_elements_per_cycle=1e12)  # noqa
+    compute: dict[tuple, tuple] = {}
+    unlimited = replace(mem, dram_bytes_per_cycle=1e12, out_elements_per_cycle=1e12)
     smallest_need = None
     for df in dataflows:
         if df not in DATAFLOWS:
             raise InputError(f"schedule.dataflow: expected 'ws' or 'os', got {df!r}")
-        # Block units: WS tiles are (stream) x (R*e) x C, OS tiles are R x (stream) x C.
-        m_unit = 1 if df == "ws" else R
-        m_cands = _candidates(spec.m, max(m_unit, R))
-        k_cands = _candidates(spec.k, R * e if df == "ws" else e)
-        n_cands = _candidates(spec.n, C)
-        for mb in m_cands:
-            for kb in k_cands:
-                a_need = mb * kb * ob
-                for nb in n_cands:
-                    b_need = _weight_bytes(kb * nb, eff, ob, source)
-                    c_need = mb * nb * pb
-                    need = (a_need, b_need, c_need)
-                    if smallest_need is None or sum(need) < sum(smallest_need):
-                        smallest_need = need
-                    fits = not (2 * a_need > mem.act_buffer_bytes
-                                or 2 * b_need > mem.weight_buffer_bytes
-                                or 2 * c_need > mem.out_buffer_bytes)
-                    if not fits and top_k == 1:
-                        continue
-                    steps = _ceil(spec.m, mb) * _ceil(spec.k, kb) * _ceil(spec.n, nb)
-                    if top_k > 1:  # the plan on unlimited DRAM and output rates and buffers
-                        free = _estimate(spec, eff, df, mb, kb, nb, shape, unlimited, e, inter,
-                                         source, prune_lanes)
-                        for order, (cyc, dram) in free.items():
-                            c = (cyc, steps, dram, df, order, mb, kb, nb)
-                            # compute, then the bytes a pipeline cannot hide (first/last block)
-                            compute[c] = (cyc, a_need + b_need + c_need, fits)
-                    if not fits:
-                        continue
-                    est = _estimate(spec, eff, df, mb, kb, nb, shape, mem, e, inter, source,
-                                    prune_lanes)
-                    for order, (cyc, dram) in est.items():
-                        cands.append((cyc, steps, dram, df, order, mb, kb, nb))
+        for mb, kb, nb, need in _tilings(spec, eff, df, shape, mem, e, source):
+            if smallest_need is None or sum(need) < sum(smallest_need):
+                smallest_need = need
+            fits = _fits(need, mem)
+            if not fits and top_k == 1:
+                continue
+            steps = _ceil(spec.m, mb) * _ceil(spec.k, kb) * _ceil(spec.n, nb)
+            if top_k > 1:  # the plan on unlimited DRAM and output rates and buffers
+                free = _estimate(spec, eff, df, mb, kb, nb, shape, unlimited, e, inter, source,
+                                 prune_lanes)
+                for order, (cyc, dram) in free.items():
+                    # compute, then the bytes a pipeline cannot hide (first/last block)
+                    compute[(cyc, steps, dram, df, order, mb, kb, nb)] = (cyc, sum(need), fits)
+            if not fits:
+                continue
+            est = _estimate(spec, eff, df, mb, kb, nb, shape, mem, e, inter, source, prune_lanes)
+            cands += [(cyc, steps, dram, df, order, mb, kb, nb) for order, (cyc, dram) in est.items()]
     if not cands:
-        a, b, c = smallest_need or (0, 0, 0)
-        raise InputError(
-            f"tiling: <gemm> (m={spec.m}, k={spec.k}, n={spec.n}) cannot fit "
-            f"the buffers: the smallest tile needs 2x{a} B of activations, 2x{b} B of weights, "
-            f"2x{c} B of outputs (act_bytes={mem.act_buffer_bytes}, "
-            f"weight_bytes={mem.weight_buffer_bytes}, out_bytes={mem.out_buffer_bytes})"
-        )
-    # Within 1% of the best estimate, prefer fewer (larger) blocks, then fewer DRAM bytes: the
-    # estimates cannot resolve smaller differences, and fewer blocks mean fewer DMA
-    # descriptors.  Ties resolve by the remaining fields, so the choice is deterministic.
-    floor = min(c[0] for c in cands)
-    near = [c for c in cands if c[0] <= floor * 1.01]
-    tie = lambda c: (c[1], c[2], c[0], c[3], c[4], -c[5], -c[6], -c[7])  # noqa: E731
-    best = min(near, key=tie)
+        raise _no_fit(spec, mem, smallest_need)
     # The estimate's choice first; for a measuring caller, the plans to measure after it.
-    ranked = [best]
+    ranked = [_best_estimate(cands)]
     if top_k > 1:
         by_plan = {c[3:]: c for c in cands}  # the fitting plans with their real estimates
         ranked += [by_plan[c[3:]] for c in _measurable(spec, list(compute), compute, top_k,
-                                                       R + C)]
+                                                       shape.rows + shape.cols)]
     return tuple(
         GemmPlan(
             index=index, layer=spec.layer, pass_=spec.pass_, m=spec.m, k=spec.k, n=spec.n,
