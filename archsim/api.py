@@ -61,9 +61,9 @@ def check_workload(config: BaseModel | Mapping[str, Any], workload: Mapping[str,
         return
     if kind == "piuma":
         from archsim import budget
-        from archsim.piuma.run import _check
+        from archsim.piuma.run import check_workload_keys
 
-        kernel, _, _ = _check(w)
+        kernel, _, _ = check_workload_keys(w)
         if w.get("rmat_scale") is not None:
             scale = w["rmat_scale"]
             if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 24:

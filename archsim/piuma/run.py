@@ -48,7 +48,7 @@ from dataflow.piuma import (
 )
 from workloads.errors import InputError, did_you_mean
 
-__all__ = ["simulate_piuma", "run_piuma", "load_workload_matrix", "KERNELS", "OutputSink"]
+__all__ = ["simulate_piuma", "run_piuma", "load_workload_matrix", "KERNELS", "OutputSink", "check_workload_keys"]
 
 KERNELS = ("spgemm", "spmv")
 _KEYS = {"kernel", "dataflow", "matrix", "matrix_b", "rmat_scale", "rmat_edge_factor", "rmat_permute", "partition", "task_nnz",
@@ -92,7 +92,7 @@ def load_workload_matrix(workload: dict[str, Any], seed: int):
     return load_matrix(name, **opts), name
 
 
-def _check(workload: dict[str, Any]) -> tuple[str, str, str]:
+def check_workload_keys(workload: dict[str, Any]) -> tuple[str, str, str]:
     unknown = sorted(set(workload) - _KEYS)
     if unknown:
         raise InputError(f"workload: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(_KEYS))}")
@@ -284,7 +284,7 @@ def run_piuma(cfg: PiumaConfig, workload: dict[str, Any], *, seed: int = 0, keep
     if not isinstance(cfg, PiumaConfig):
         raise InputError(f"config: expected a piuma config, got {type(cfg).__name__}")
     workload = dict(workload)
-    kernel, dataflow, part = _check(workload)
+    kernel, dataflow, part = check_workload_keys(workload)
     wall0 = time.perf_counter()
     A, name = load_workload_matrix(workload, seed)
     shape = cfg.shape
