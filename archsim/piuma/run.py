@@ -93,6 +93,7 @@ def load_workload_matrix(workload: dict[str, Any], seed: int):
 
 
 def check_workload_keys(workload: dict[str, Any]) -> tuple[str, str, str]:
+    """Validate a PIUMA workload mapping's keys and names; return (kernel, dataflow, partition)."""
     unknown = sorted(set(workload) - _KEYS)
     if unknown:
         raise InputError(f"workload: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(_KEYS))}")
