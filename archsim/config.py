@@ -273,6 +273,16 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
     """
     path = Path(path)
     max_bytes = _limit("ARCHSIM_MAX_YAML_BYTES", MAX_YAML_BYTES)
+    raw = read_user_bytes(path, what, max_bytes, hint=" (set ARCHSIM_MAX_YAML_BYTES to raise it)")
+    text = decode_text(raw, path, what)
+    return parse_yaml_text(text, str(path))
+
+
+def read_user_bytes(path: str | Path, what: str, max_bytes: int, *, hint: str = "") -> bytes:
+    """The bytes of a user's file, or a one-line `InputError` naming it: missing, a directory,
+    not a regular file (device, FIFO, socket), unreadable, or over ``max_bytes`` (``hint`` says
+    how to raise the limit)."""
+    path = Path(path)
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):
@@ -280,19 +290,16 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{path}: not a regular file (device, FIFO or socket); {what} must be a file")
         if st.st_size > max_bytes:
-            raise InputError(f"{path}: {what} file is {st.st_size:,} bytes, over the {max_bytes:,}-byte "
-                             f"limit (set ARCHSIM_MAX_YAML_BYTES to raise it)")
+            raise InputError(f"{path}: {what} file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit{hint}")
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    if len(raw) > max_bytes:
-        raise InputError(f"{path}: {what} file is over the {max_bytes:,}-byte limit "
-                         f"(set ARCHSIM_MAX_YAML_BYTES to raise it)")
-    text = decode_text(raw, path, what)
-    return parse_yaml_text(text, str(path))
+    if len(raw) > max_bytes:  # grew while being read
+        raise InputError(f"{path}: {what} file is over the {max_bytes:,}-byte limit{hint}")
+    return raw
 
 
 def decode_text(raw: bytes, path: str | Path, what: str) -> str:

@@ -76,24 +76,6 @@ def write_file(path: str | Path, data: str | bytes, what: str = "output") -> Pat
 def read_text(path: str | Path, what: str, max_bytes: int = 64 * 1024 * 1024) -> str:
     """A user's UTF-8 text file (a schedule, a synthesis JSON...), or a one-line `InputError`
     naming it: missing, a directory or device, over ``max_bytes``, or not UTF-8."""
-    import stat as _stat
+    from archsim.config import decode_text, read_user_bytes
 
-    p = Path(path)
-    try:
-        st = p.stat()
-        if _stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{p}: is a directory, not a {what} file")
-        if not _stat.S_ISREG(st.st_mode):
-            raise InputError(f"{p}: not a regular file; {what} must be a file")
-        if st.st_size > max_bytes:
-            raise InputError(f"{p}: {what} file is over {max_bytes:,} bytes")
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: {what} file not found") from None
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read {what} ({exc.strerror or exc})") from None
-    from archsim.config import decode_text
-
-    return decode_text(raw, p, what)
+    return decode_text(read_user_bytes(path, what, max_bytes), path, what)
