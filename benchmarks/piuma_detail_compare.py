@@ -88,6 +88,9 @@ def main(argv=None) -> int:
                 else:
                     print(f"| {inp} | {kernel} | {df} | {r['fast_cycles']} | {r['detail_cycles']} | {r['ratio']:.3f} | {r['fast_s']:.1f} / {r['detail_s']:.1f} |", flush=True)
                 rows[-1]["config"] = args.set
+                if args.json:  # after every row: a long run that is stopped keeps what it measured
+                    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                    Path(args.json).write_text(json.dumps(rows, indent=1))
     ok = [r["ratio"] for r in rows if r["ratio"] is not None]
     if ok:
         worst = max(ok, key=lambda x: abs(x - 1))

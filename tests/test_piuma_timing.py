@@ -52,13 +52,20 @@ SWEEPS = [
 ]
 
 
+#: Fair sharing among a fixed order of tasks is not exactly monotone: a faster resource changes
+#: which tasks overlap, and the makespan can move by a few cycles the wrong way (Graham-type
+#: anomalies; the largest seen over every sweep below is +0.06%, DMA SpMV s10, link bandwidth
+#: 64 -> 128 B/cycle: 3,562 -> 3,564 cycles).  A step the wrong way larger than this fails.
+REL_TOL = 1e-3
+
+
 def _monotone(cfg, wl, field, values, sign):
     cycles = [_cycles(cfg, wl, **{field: v}) for v in values]
     pairs = list(zip(cycles, cycles[1:]))
     if sign > 0:
-        assert all(b <= a for a, b in pairs), (field, values, cycles)
+        assert all(b <= a * (1 + REL_TOL) for a, b in pairs), (field, values, cycles)
     else:
-        assert all(b >= a for a, b in pairs), (field, values, cycles)
+        assert all(b >= a * (1 - REL_TOL) for a, b in pairs), (field, values, cycles)
 
 
 @pytest.mark.parametrize("wl", list(WORKLOADS))
@@ -67,28 +74,10 @@ def test_cycles_monotone(cfg, wl, field, values, sign):
     _monotone(cfg, WORKLOADS[wl], field, values, sign)
 
 
-#: Known non-monotone cases of the fast level (BENCHMARKS.md, "fast vs access level"): inputs
-#: with one or two tasks per thread, where first-come reservations among the tasks that start
-#: together decide the order; open (issue #8).  Marked, not hidden: they run and report XFAIL,
-#: and an XPASS shows when a fair-share contention model fixes them.
-KNOWN_NON_MONOTONE = {
-    ("spmv-cached-s10", "dram.latency_cycles"),
-    ("spmv-cached-s10", "network.hop_latency_cycles"),
-    ("spmv-dma-s11", "threads_per_mtp"),
-}
-
-
-def _known(request, wl, field):
-    if (wl, field) in KNOWN_NON_MONOTONE:
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="fast level not monotone on start-up-burst inputs (issue #8, open)"))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("wl", list(BIG))
 @pytest.mark.parametrize("field,values,sign", SWEEPS, ids=[s[0] for s in SWEEPS])
-def test_cycles_monotone_bigger(cfg, wl, field, values, sign, request):
-    _known(request, wl, field)
+def test_cycles_monotone_bigger(cfg, wl, field, values, sign):
     _monotone(cfg, BIG[wl], field, values, sign)
 
 
@@ -102,8 +91,7 @@ def test_more_cores_and_threads_never_slower(cfg):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("wl", ["rowwise-s8", "spmv-dma-s11"])
-def test_more_cores_and_threads_never_slower_bigger(cfg, wl, request):
-    _known(request, wl, "threads_per_mtp")
+def test_more_cores_and_threads_never_slower_bigger(cfg, wl):
     _monotone(cfg, BIG[wl], "cores_per_die", (2, 4, 8), +1)
     _monotone(cfg, BIG[wl], "threads_per_mtp", (4, 8, 16), +1)
 
@@ -135,7 +123,11 @@ def test_mg1_curve():
 FAST_CASES = [(m, "spgemm", d) for m in ("karate", "west0067") for d in SPGEMM_DATAFLOWS] + [
     (m, "spmv", d) for m in ("karate", "west0067", 8) for d in SPMV_DATAFLOWS
 ]
-SLOW_CASES = [(8, "spgemm", d) for d in SPGEMM_DATAFLOWS]
+# inputs with one or two tasks per thread (the whole run is the start-up burst): the cases the
+# first-come calendars missed by up to 1.8x (BENCHMARKS.md, fast vs access level)
+SLOW_CASES = [(8, "spgemm", d) for d in SPGEMM_DATAFLOWS] + [("minnesota", "spgemm", d) for d in SPGEMM_DATAFLOWS] + [
+    (m, "spmv", d) for m in ("minnesota", "power", 9, 10) for d in SPMV_DATAFLOWS
+]
 
 
 def _agree(cfg, inp, kernel, dataflow):

@@ -98,12 +98,17 @@ class SimConfig(StrictModel):
     ``bucket_cycles``: width of the fast mode's reservation buckets (0 = automatic, from the
     program alone so that it does not move with hardware parameters).  ``queue_rho_max``: the
     fast model's M/G/1 waits use utilisations up to this value; above it the calendars'
-    stretching stands for the saturated queue (checked against ``access``)."""
+    stretching stands for the saturated queue (checked against ``access``).  ``contention``:
+    how the fast level shares the fabric among running tasks: ``fluid`` (default; fair sharing
+    from approximate mean-value analysis, `archsim.piuma.fluid`) or ``calendar`` (first-come
+    reservation calendars + M/G/1 waits; ``bucket_cycles`` and ``queue_rho_max`` apply to it
+    only)."""
 
     bucket_cycles: int = Field(ge=0, le=1 << 20)
     detail: Literal["task", "access"] = "task"
     detail_max_ops: int = Field(default=20_000_000, ge=1)
     queue_rho_max: float = Field(default=0.8, gt=0.0, lt=1.0)
+    contention: Literal["fluid", "calendar"] = "fluid"
 
 
 class PiumaConfig(StrictModel):

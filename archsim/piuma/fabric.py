@@ -251,6 +251,8 @@ class TaskDemands:
     run_hits: np.ndarray  # (runs,) single-word cached reads that hit (decided before simulation)
     ctrl_residual_slots: float  # E[S^2] / (2 E[S]) of a controller request, in access slots
     link_residual_bytes: float  # E[B^2] / (2 E[B]) of a message, in bytes
+    ctrl_reqs: np.ndarray | None = None  # (tasks, controllers) requests (visits) of every kind
+    back_reqs: np.ndarray | None = None  # (tasks, controllers) of which answered by a message back
 
 
 def _unit_counts(lo: np.ndarray, hi: np.ndarray, c: int, N: int, per: int) -> np.ndarray:
@@ -392,6 +394,8 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
     dbackb = np.zeros((nt, N)) if any_dma else None
     slots = np.zeros((nt, N))
     trips = np.zeros((nt, N))
+    reqs = np.zeros((nt, N))
+    breqs = np.zeros((nt, N))
     outb = np.zeros((nt, N))
     backb = np.zeros((nt, N))
     s1 = s2 = 0.0  # controller service moments (per request, in slots)
@@ -412,6 +416,8 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
         bc = lambda w: np.bincount(run_task, weights=w, minlength=nt)  # noqa: E731
         slots[:, c] = bc(wc * occupancy)
         trips[:, c] = bc(np.where(waits, rc, 0.0))
+        reqs[:, c] = bc(rc)
+        breqs[:, c] = bc(np.where(is_write, 0.0, rc))
         out_w = np.where(is_read, H * rc, H * rc + WORD_BYTES * wc)
         back_w = np.where(is_write, 0.0, H * rc + WORD_BYTES * wc)
         outb[:, c] = bc(out_w)
@@ -459,4 +465,6 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
         run_hits=hits,
         ctrl_residual_slots=s2 / (2.0 * s1) if s1 > 0 else 0.5,
         link_residual_bytes=m2 / (2.0 * m1) if m1 > 0 else 0.5 * (H + WORD_BYTES),
+        ctrl_reqs=reqs,
+        back_reqs=breqs,
     )

@@ -114,7 +114,10 @@ class Calendar:
         history feeds `utilisation`)."""
         b = int(max(now - keep_cycles, 0.0) // self.W)
         shift = b - self.base
-        if shift > self.used.shape[1] // 2:
+        if shift >= self.used.shape[1]:
+            self.used[:] = 0.0
+            self.base = b
+        elif shift > self.used.shape[1] // 2:
             self.used[:, : self.used.shape[1] - shift] = self.used[:, shift:]
             self.used[:, self.used.shape[1] - shift :] = 0.0
             self.base = b
@@ -465,6 +468,87 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         return end - now
 
     env = simpy.Environment()
+    fluid = None
+    busy_f = np.zeros(caps.size)
+    if cfg.sim.contention == "fluid":
+        from archsim.piuma.fluid import FluidEngine
+
+        core_of = np.arange(T) // tpc
+        link_bw = topo.link_bytes_per_cycle[:L] if L else np.ones(0)
+
+        def fluid_residuals() -> dict:
+            return {"ctrl": dem.ctrl_residual_slots * slot_cycles, "link": dem.link_residual_bytes / link_bw if L else 0.0,
+                    "bank": bank_res}
+
+        fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals())
+
+    def fluid_task(blk: SimBlock, tid: int, t: int, core: int, pipe: int, grab: bool, q_ctrl: int):
+        """Start task ``t`` of ``blk`` on thread ``tid`` under fair sharing; returns its duration."""
+        prog, dem = blk.prog, blk.dem  # (the current block may change while this task runs)
+        slots = dem.ctrl_slots[t].copy()
+        trips = dem.ctrl_trips[t].copy()
+        reqs = dem.ctrl_reqs[t].copy()
+        breqs = dem.back_reqs[t].copy()
+        outb = dem.out_bytes[t].copy()
+        backb = dem.back_bytes[t].copy()
+        if grab:  # fetch-and-add on the work queue's counter
+            slots[q_ctrl] += cfg.dram.atomic_occupancy
+            trips[q_ctrl] += 1.0
+            reqs[q_ctrl] += 1.0
+            breqs[q_ctrl] += 1.0
+            outb[q_ctrl] += cfg.network.header_bytes + 8.0
+            backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
+        dma_chain = prog.dma_cmds[t] * mean_lat + dem.dma_words[t] / dma_cap
+        chain0 = float(trips @ topo.latency[core]) + sp_chain + prog.instr[t] / issue + dma_chain
+        stats["chain0"] += chain0
+        bank_d = dem.bank_cycles[t]
+        bsum = float(bank_d.sum())
+        waited_b = dem.sp_ops[t] * bank_d / bsum if bsum > 0 else np.zeros(nb)
+        deposits = float(prog.sp_writes[t]) if prog.dma_cmds[t] > 0 else 0.0
+        visits_b = waited_b + deposits / nb
+        dma_words = float(dem.dma_words[t])
+        dur = 0.0
+        if dem.dma_part is not None and dma_words > 0:
+            # the gather first: the thread is stalled while its command is in flight (S1 §V-A);
+            # its words are pipelined, the command waits once at the controllers they visit
+            ds, do, dbk = dem.dma_part[0][t], dem.dma_part[1][t], dem.dma_part[2][t]
+            dtot = float(ds.sum())
+            cmds = float(prog.dma_cmds[t])
+            d_reqs = ds  # DMA words are reads: one request, one slot each
+            ctrl_d = {"demand": ds * slot_cycles, "waited": cmds * ds / dtot if dtot > 0 else ds * 0.0, "visits": d_reqs,
+                      "out_bytes": do, "back_bytes": dbk, "out_reqs": d_reqs, "back_reqs": d_reqs}
+            zb = np.zeros(nb)
+            dur += yield from fluid.run(tid, dma_chain, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0),
+                                        (dma_words / dma_cap, cmds, dma_words))
+            slots, outb, backb = slots - ds, outb - do, backb - dbk
+            reqs, breqs = reqs - d_reqs, breqs - d_reqs
+            visits_b = waited_b
+            chain0 = chain0 - dma_chain
+        ctrl = {"demand": slots * slot_cycles, "waited": trips, "visits": reqs, "out_bytes": outb, "back_bytes": backb,
+                "out_reqs": reqs, "back_reqs": breqs}
+        dur += yield from fluid.run(tid, chain0, ctrl, (bank_d, waited_b, visits_b),
+                                    (float(prog.instr[t]) / issue, float(dem.mem_ops[t])), (0.0, 0.0, 0.0))
+        if dem.dma_part is not None and dma_words > 0:
+            slots, outb, backb = dem.ctrl_slots[t], dem.out_bytes[t], dem.back_bytes[t]
+            if grab:
+                slots, outb, backb = slots.copy(), outb.copy(), backb.copy()
+                slots[q_ctrl] += cfg.dram.atomic_occupancy
+                outb[q_ctrl] += cfg.network.header_bytes + 8.0
+                backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        busy_f[r_ctrl] += slots * slot_cycles
+        busy_f[r_pipe[pipe]] += float(prog.instr[t]) / issue
+        busy_f[r_bank[core * nb:(core + 1) * nb]] += bank_d
+        busy_f[r_dma[core]] += dma_words / dma_cap
+        if L:
+            link_d = topo.link_load(core, outb, backb)
+            busy_f[r_link] += link_d / link_bw
+            stats["link_bytes"] += float(link_d.sum())
+            stats["die_bytes"] += float(link_d[die_link].sum())
+        mean_b = bank_d.mean()
+        stats["conflicts"] += float(np.maximum(bank_d - mean_b, 0).sum()) / cfg.sp_atomic_cycles
+        return dur
+
     phase_cycles: dict[str, float] = {}
     keep = 0.0
     # every core's scratchpad: tasks allocate their tables' bytes from it while they run
@@ -502,12 +586,25 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 stats["sp_wait"] += env.now - asked
                 sp_peak[core] = max(sp_peak[core], sp_cap - spads[core].level)
             now = env.now
-            cal.advance(now, keep)
+            if fluid is None:
+                cal.advance(now, keep)
             if cur[0] is not blk:
                 nonlocal ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap
                 cur[0] = blk
                 prog, dem = blk.prog, blk.dem
                 ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = queue_params(prog, dem)
+                if fluid is not None:
+                    fluid.res = fluid_residuals()
+            if fluid is not None:
+                dur = yield from fluid_task(blk, tid, int(t), core, int(pipe_of[tid]), grab, q_ctrl)
+                stats["busy"] += dur
+                stats["events"] += 1
+                if grab:
+                    stats["grabs"] += 1
+                if tb > 0:
+                    yield spads[core].put(tb)
+                task_done(b)
+                return
             dur = run_task(int(t), core, int(pipe_of[tid]), now, grab, q_ctrl)
             keep = max(keep, 2.0 * dur)
             stats["busy"] += dur
@@ -565,8 +662,13 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         env.run()
         phase_cycles[feed.name] = env.now - start
 
-    busy = cal.busy
+    busy = cal.busy if fluid is None else busy_f
     rb = lambda r: float(busy[r].sum())  # noqa: E731
+    if fluid is not None:
+        fw = fluid.waits
+        stats["wait"] = sum(fw.values())
+        stats["w_ctrl"], stats["w_bank"], stats["w_pipe"] = fw["ctrl"], fw["bank"], fw["pipe"] + fw["dma"]
+        stats["bank_stall"] = fw["bank"]
     return SimOutcome(
         total_cycles=float(env.now),
         phase_cycles=phase_cycles,
@@ -588,7 +690,9 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         bank_conflicts=stats["conflicts"],
         bank_stall_cycles=stats["bank_stall"],
         queue_grabs=int(stats["grabs"]),
-        extra={"bucket_cycles": W, "chain0": stats["chain0"], "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
+        extra={"bucket_cycles": W if fluid is None else 0, "contention": cfg.sim.contention,
+               "fluid_solves": fluid.solves if fluid is not None else 0,
+               "fluid_iterations": fluid.iterations if fluid is not None else 0, "chain0": stats["chain0"], "queue_wait_fraction": stats["wait"] / max(stats["wait"] + stats["chain0"], 1e-9),
                "queue_wait_cycles": {k[2:]: stats[k] for k in ("w_ctrl", "w_bank", "w_pipe")} | {"link": stats["wait"] - stats["w_ctrl"] - stats["w_bank"] - stats["w_pipe"]},
                "resources": {"controllers": N, "pipelines": P, "banks": cfg.cores * nb, "mesh_links": int((~die_link).sum()) if L else 0, "die_links": int(die_link.sum()) if L else 0, "dma": cfg.cores},
                "sp_peak_bytes": sp_peak.tolist(), "sp_wait_cycles": stats["sp_wait"], "blocks": stats["blocks"],

@@ -61,19 +61,22 @@ class RunBuilder:
     """Collects runs of many tasks as lists of arrays, then concatenates them in task order.
 
     Each `add` appends runs given as arrays (task, addr, len) with one kind and mode; `build`
-    sorts all runs stably by task (so within a task, runs keep the order they were added).
+    sorts all runs stably by task (so within a task, runs keep the order they were added), or,
+    when every `add` gave ``pos`` (the run's place in its task's loop), by task then ``pos``.
     """
 
     def __init__(self, n_tasks: int) -> None:
         self.n_tasks = n_tasks
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]] = []
 
-    def add(self, task, addr, length, kind: int, mode: int) -> None:
+    def add(self, task, addr, length, kind: int, mode: int, pos=None) -> None:
         task = np.asarray(task, dtype=np.int64)
         addr = np.broadcast_to(np.asarray(addr, dtype=np.int64), task.shape)
         length = np.broadcast_to(np.asarray(length, dtype=np.int64), task.shape)
         keep = length > 0
-        self.parts.append((task[keep], addr[keep], length[keep], kind, mode))
+        if pos is not None:
+            pos = np.broadcast_to(np.asarray(pos, dtype=np.float64), task.shape)[keep]
+        self.parts.append((task[keep], addr[keep], length[keep], kind, mode, pos))
 
     def build(self):
         if not self.parts:
@@ -84,8 +87,10 @@ class RunBuilder:
         length = np.concatenate([p[2] for p in self.parts])
         kind = np.concatenate([np.full(p[0].shape, p[3], np.uint8) for p in self.parts])
         mode = np.concatenate([np.full(p[0].shape, p[4], np.uint8) for p in self.parts])
+        by_pos = all(p[5] is not None for p in self.parts)
+        pos = np.concatenate([p[5] for p in self.parts]) if by_pos else None
         self.parts = []
-        order = np.argsort(task, kind="stable")
+        order = np.lexsort((pos, task)) if by_pos else np.argsort(task, kind="stable")
         task = task[order]
         ptr = np.zeros(self.n_tasks + 1, np.int64)
         np.cumsum(np.bincount(task, minlength=self.n_tasks), out=ptr[1:])

@@ -23,6 +23,12 @@ variant        A (ptr, idx, val)    x gathers            y writes
 traffic), which is a win for the sequential matrix streams and a loss for the random ``x``
 gathers (8 words fetched for 1 used, unless the line is still in the small cache).
 
+**Loop order.**  A task's accesses are ordered as the CSR loop makes them (row pointer, then
+per nonzero its index, value and ``x[col]``, then the row's ``y``): the matrix streams are cut
+into cache-line pieces (line-aligned, so no line is fetched twice) placed before the gathers
+they feed.  Both simulation levels see that order (the access level replays it request by
+request; the fast level spreads a task's demands evenly over it, which this order approximates).
+
 Task ``t`` holds items ``[ceil(t·target), ceil((t+1)·target))`` of the item sequence (row ``r``'s
 pointer is item ``indptr[r] + r``), so the plan is O(rows) and any set of tasks is built on its
 own (`SpmvPlan.block`), in O(its nonzeros), for the streaming driver.  Under ``dma`` a task's
@@ -120,18 +126,30 @@ class SpmvPlan:
             first_idx = np.r_[0, np.flatnonzero(hp_t[1:] != hp_t[:-1]) + 1]
             first_hp[hp_t[first_idx]] = hp_rows[first_idx]
         t_hp = np.flatnonzero(n_hp)
-        runs.add(t_hp, self.a_ptr + first_hp[t_hp], n_hp[t_hp] + 1, READ, mat_mode)
+        wpl = max(1, self.shape.cache_line_bytes // 8)
         nnz_t = np.bincount(tr, weights=cnt, minlength=nt).astype(np.int64)
         t_first = np.r_[0, np.cumsum(npc)[:-1]] if nt else np.zeros(0, np.int64)
         t_p0 = p0[t_first] if nt else np.zeros(0, np.int64)
-        runs.add(np.arange(nt), self.a_idx + t_p0, nnz_t, READ, DMA if df == "dma" else mat_mode)
-        runs.add(np.arange(nt), self.a_val + t_p0, nnz_t, READ, mat_mode)
+        n_rows = A.shape[0]
+        # loop position of a run = item index (row r's pointer: item_of_row[r]; nonzero p of
+        # row r: p + r + 1); stream pieces come just before the first item they feed
+        ptr_task, ptr_addr, ptr_len = self._pieces(t_hp, first_hp[t_hp], n_hp[t_hp] + 1, wpl, self.a_ptr)
+        prow = np.minimum(ptr_addr - self.a_ptr, n_rows - 1)
+        runs.add(ptr_task, ptr_addr, ptr_len, READ, mat_mode, pos=self.item_of_row[prow] - 0.5)
+        tt = np.arange(nt)
+        for base, mode, off in ((self.a_idx, DMA if df == "dma" else mat_mode, 0.25), (self.a_val, mat_mode, 0.2)):
+            s_task, s_addr, s_len = self._pieces(tt, t_p0, nnz_t, wpl, base)
+            nz = s_addr - base
+            row = np.searchsorted(A.indptr, nz, side="right") - 1
+            runs.add(s_task, s_addr, s_len, READ, mode, pos=nz + row + 1 - off)
         x_mode = {"base": UNCACHED, "cached": UNCACHED, "dma": DMA, "cache-all": CACHED}[df]
         e_task = np.repeat(tr, cnt)
         e_idx = expand_ranges(p0, cnt)
-        runs.add(e_task, self.x_base + A.indices[e_idx].astype(np.int64), 1, READ, x_mode)
-        runs.add(tr[whole], self.y_base + rr[whole], 1, WRITE, UNCACHED if df == "base" else CACHED)
-        runs.add(tr[~whole], self.y_base + rr[~whole], 1, ATOMIC, UNCACHED)
+        e_row = np.repeat(rr, cnt)
+        runs.add(e_task, self.x_base + A.indices[e_idx].astype(np.int64), 1, READ, x_mode, pos=e_idx + e_row + 1)
+        y_pos = self.item_of_row[rr] + self.a_len[rr] + 0.5
+        runs.add(tr[whole], self.y_base + rr[whole], 1, WRITE, UNCACHED if df == "base" else CACHED, pos=y_pos[whole])
+        runs.add(tr[~whole], self.y_base + rr[~whole], 1, ATOMIC, UNCACHED, pos=y_pos[~whole])
         rows_t = np.bincount(tr, minlength=nt).astype(np.int64)
         acc = new_counters(nt, self.shape.sp_banks)
         if df == "dma":
@@ -145,6 +163,22 @@ class SpmvPlan:
         stats = {"split_rows": float((~whole).sum())}
         prog = make_program("spmv", df, self.phases, np.zeros(nt), self.weight[0][tasks], runs, acc, self.lay, stats)
         return prog, []
+
+
+    @staticmethod
+    def _pieces(task: np.ndarray, first: np.ndarray, length: np.ndarray, wpl: int, base: int):
+        """Cut runs ``[base + first, base + first + length)`` of ``task`` at cache-line
+        boundaries (absolute word addresses multiple of ``wpl``): (task, addr, len) per piece."""
+        lo = base + np.asarray(first, np.int64)
+        hi = lo + np.asarray(length, np.int64)
+        keep = hi > lo
+        task, lo, hi = np.asarray(task, np.int64)[keep], lo[keep], hi[keep]
+        n = -(-hi // wpl) - lo // wpl
+        t = np.repeat(task, n)
+        k = expand_ranges(np.zeros(n.size, np.int64), n)
+        start = np.maximum((np.repeat(lo // wpl, n) + k) * wpl, np.repeat(lo, n))
+        end = np.minimum((np.repeat(lo // wpl, n) + k + 1) * wpl, np.repeat(hi, n))
+        return t, start, end - start
 
 
 def plan_spmv(A, dataflow: str, shape: FabricShape, costs: SpmvCosts = SpmvCosts()) -> SpmvPlan:

@@ -1,0 +1,363 @@
+"""Fair-share contention for the fast PIUMA level (``sim.contention: fluid``, the default).
+
+The fast level runs one event per task (`archsim.piuma.model`).  This module decides how fast
+the running tasks go while they share the fabric, without simulating their operations one by
+one: the tasks that are running form a **closed queueing network** (each thread has one
+operation outstanding, the shared servers are FIFO), and their rates come from **approximate
+mean-value analysis** (Schweitzer's fixed point, with the residual service of deterministic
+requests), re-solved whenever a task starts or ends.  Between those instants every running
+task progresses at its rate, like a flow in a flow-level network simulator.
+
+What is modelled
+----------------
+* **A task** (thread slot ``i``) is a customer with an unloaded dependence chain ``C_i`` (the
+  latencies of its waited operations, its instructions and its DMA commands; see
+  `archsim.piuma.model`), a service demand ``D_ir`` at every server ``r`` (memory controllers,
+  mesh and die links, its core's scratchpad banks, its pipeline's issue port, its core's DMA
+  engine), the visits ``A_ir`` it makes there and the visits ``V_ir`` it *waits* for (reads,
+  atomics, scratchpad operations, issue groups, one per DMA command; posted writes and DMA words
+  visit and queue but the thread does not wait for each).
+* **Its time per task** is ``R_i = C_i + Σ_r V_ir · w_ir`` and its rate ``x_i = 1 / R_i``
+  (tasks per cycle); ``w_ir`` is the wait at ``r`` of a request of task ``i``: the requests of
+  the *other* tasks found there (Schweitzer: the mean queue minus the task's own share), each a
+  mean service ahead, the one in service a residual service ahead (``E[S²] / 2E[S]`` of the
+  program's request mix):
+  ``w_ir = (Q_r − Q_ir − (U_r − U_ir)) · s̄_r + (U_r − U_ir) · res_r``, with
+  ``U_ir = x_i D_ir`` and ``Q_ir = x_i (A_ir w_ir + D_ir)``.
+* **Saturation** is part of the same fixed point (queues grow until the servers' utilisation
+  stays below 1); a final pass scales down, in proportion, the rates of tasks on any server still
+  above its capacity (traffic the threads do not wait for: posted writes, DMA words).
+* **Links** are shared by every core: their waits are computed from the aggregate load (no own-
+  share correction), and a round trip to controller ``c`` waits at every link of its route out
+  and back (`Topology.paths`).
+* **Fairness**: every running task gets its share at the same time (processor sharing among the
+  tasks that start together), as the access-level reference (`archsim.piuma.detail`) gives them
+  request by request; this is what the reservation calendars (``sim.contention: calendar``)
+  cannot do: they serve the tasks first come, first served, in order of start.
+
+Not modelled: the order of the operations inside a task (its demands are spread evenly over it),
+the transient of a queue (the rates jump to the new fixed point when a task starts or ends).
+Cost: one fixed-point solve per change of the running set, ``O(running tasks × controllers)``
+per iteration plus a sparse product over the links.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["FluidEngine"]
+
+#: fixed point: stop when no task's rate moves by more than this fraction
+TOL = 1e-3
+MAX_ITER = 200
+#: after the first solve the previous fixed point is the start: a few iterations track it
+WARM_ITER = 3
+#: a full solve when this fraction of the running tasks has started or ended since the last one;
+#: in between, a new task's rate comes from the waits the running ones make (they keep theirs)
+REFRESH = 0.05
+#: damping of the waits between iterations (1 = plain substitution)
+DAMP = 0.5
+
+
+class FluidEngine:
+    """Rates of the running tasks (at most one per thread) and their completion times."""
+
+    def __init__(self, env, cfg, topo, T: int, core_of: np.ndarray, pipe_of: np.ndarray, residuals: dict) -> None:
+        self.env = env
+        self.T = T
+        N = self.N = cfg.controllers
+        nb = self.nb = cfg.sp_banks
+        self.cores = cfg.cores
+        self.P = cfg.cores * cfg.pipelines_per_core
+        self.L = topo.n_links
+        self.core_of = np.asarray(core_of)
+        self.pipe_of = np.asarray(pipe_of)
+        self.res = dict(residuals)
+        z = lambda *s: np.zeros(s)  # noqa: E731
+        self.C = z(T)
+        self.Dc, self.Vc, self.Ac = z(T, N), z(T, N), z(T, N)
+        self.Ob, self.Bb, self.Or, self.Br = z(T, N), z(T, N), z(T, N), z(T, N)
+        self.Db, self.Vb, self.Ab = z(T, nb), z(T, nb), z(T, nb)
+        self.Dp, self.Vp = z(T), z(T)
+        self.Dm, self.Vm, self.Am = z(T), z(T), z(T)
+        self.wc, self.wb, self.wp, self.wm = z(T, N), z(T, nb), z(T), z(T)
+        self.wl = z(max(self.L, 1))
+        self.x = z(T)
+        self.done = z(T)  # progress of the running task, 0..1
+        self.active = np.zeros(T, bool)
+        self.cold = np.ones(T, bool)  # slot has never been through a solve
+        self.new = np.zeros(T, bool)  # started since the last solve
+        self.changes = 0  # starts and ends since the last full solve
+        self.wr = np.zeros((T, 5))  # wait cycles per task (ctrl, link, bank, pipe, dma) at the current rates
+        self.Wc = np.zeros(N)  # waits a newly arriving request meets, per server (from the last solve)
+        self.Wb = np.zeros((cfg.cores, nb))
+        self.Wp = np.zeros(cfg.cores * cfg.pipelines_per_core)
+        self.Wm = np.zeros(cfg.cores)
+        self.full_solves = 0
+        self.events: list = [None] * T
+        self.t_last = 0.0
+        self.wake = None
+        self.dirty = False
+        self.wsum = np.zeros(5)
+        self.solves = 0
+        self.iterations = 0
+        if self.L:
+            self.link_cap = np.asarray(topo.link_bytes_per_cycle[: self.L], dtype=np.float64)
+            self.Mout = sp.vstack([topo.out_T[p].T for p in range(self.cores)]).tocsr()[:, : self.L]
+            self.Mback = sp.vstack([topo.back_T[p].T for p in range(self.cores)]).tocsr()[:, : self.L]
+            self.Mboth = (self.Mout + self.Mback).tocsr()
+            if self.Mout.shape[0] * self.L <= 4_000_000:  # small fabrics: dense products are faster
+                self.Mout, self.Mback, self.Mboth = self.Mout.toarray(), self.Mback.toarray(), self.Mboth.toarray()
+        env.process(self._manager())
+
+    # ---- tasks ---------------------------------------------------------------------------------
+    def run(self, i: int, chain0: float, ctrl: dict, bank: tuple, pipe: tuple, dma: tuple):
+        """Start a task on thread slot ``i`` now; a generator that returns when it has ended.
+
+        ``ctrl``: per-controller arrays ``demand`` (cycles), ``waited``, ``visits``,
+        ``out_bytes``, ``back_bytes``, ``out_reqs``, ``back_reqs``; ``bank``: (demand, waited,
+        visits) per bank of the core; ``pipe``: (demand cycles, groups); ``dma``: (demand
+        cycles, commands, words)."""
+        self._advance(self.env.now)
+        self.C[i] = max(float(chain0), 1.0)
+        self.Dc[i], self.Vc[i], self.Ac[i] = ctrl["demand"], ctrl["waited"], ctrl["visits"]
+        self.Ob[i], self.Bb[i], self.Or[i], self.Br[i] = ctrl["out_bytes"], ctrl["back_bytes"], ctrl["out_reqs"], ctrl["back_reqs"]
+        self.Db[i], self.Vb[i], self.Ab[i] = bank
+        self.Dp[i], self.Vp[i] = pipe
+        self.Dm[i], self.Vm[i], self.Am[i] = dma
+        self.done[i] = 0.0
+        self.x[i] = 1.0 / self.C[i]
+        self.active[i] = True
+        self.new[i] = True
+        self.changes += 1
+        ev = self.env.event()
+        self.events[i] = ev
+        self._poke()
+        t0 = self.env.now
+        yield ev
+        return self.env.now - t0
+
+    def _poke(self) -> None:
+        self.dirty = True
+        if self.wake is not None and not self.wake.triggered:
+            self.wake.succeed()
+
+    def _advance(self, now: float) -> None:
+        dt = now - self.t_last
+        if dt > 0:
+            a = np.flatnonzero(self.active)
+            if a.size:
+                xa = self.x[a] * dt
+                self.done[a] += xa
+                self.wsum += xa @ self.wr[a]
+        self.t_last = now
+
+    def _manager(self):
+        env = self.env
+        while True:
+            if self.dirty:
+                self.dirty = False
+                n = int(self.active.sum())
+                if self.changes >= max(1.0, REFRESH * n) or bool(self.cold[self.active].any()):
+                    self._solve()
+                else:
+                    self._quick()
+            a = np.flatnonzero(self.active)
+            self.wake = env.event()
+            if a.size == 0:
+                yield self.wake
+                self.wake = None
+                self._advance(env.now)
+                continue
+            rem = (1.0 - self.done[a]) / self.x[a]
+            dt = max(float(rem.min()), 0.0)
+            yield env.any_of([self.wake, env.timeout(dt)])
+            self.wake = None
+            now = env.now
+            self._advance(now)
+            fin = a[(1.0 - self.done[a]) <= self.x[a] * 1e-6 + 1e-12]
+            if fin.size:
+                self.changes += fin.size
+                for i in fin.tolist():
+                    self.active[i] = False
+                    ev, self.events[i] = self.events[i], None
+                    ev.succeed()
+                self.dirty = True
+
+    @property
+    def waits(self) -> dict:
+        return dict(zip(("ctrl", "link", "bank", "pipe", "dma"), self.wsum.tolist()))
+
+    def _link_wait(self, core: np.ndarray) -> np.ndarray:
+        """Per task, per controller: the link waits of a round trip (out and back)."""
+        if not self.L:
+            return 0.0
+        return (self.Mboth @ self.wl).reshape(self.cores, self.N)[core]
+
+    def _quick(self) -> None:
+        """Rates of the tasks started since the last solve, from the waits the running tasks
+        make (a new request finds their queues; its own share is not in them yet)."""
+        i = np.flatnonzero(self.new & self.active)
+        self.new[:] = False
+        if i.size == 0:
+            return
+        core, pipe = self.core_of[i], self.pipe_of[i]
+        self.wc[i] = self.Wc
+        self.wb[i] = self.Wb[core]
+        self.wp[i] = self.Wp[pipe]
+        self.wm[i] = self.Wm[core]
+        self._rates(i, self._link_wait(core))
+
+    def _rates(self, i: np.ndarray, link_w) -> None:
+        """x and the per-class wait cycles of tasks ``i`` from their current waits."""
+        parts = np.stack([
+            (self.Vc[i] * self.wc[i]).sum(axis=1),
+            (self.Vc[i] * link_w).sum(axis=1) if self.L else np.zeros(i.size),
+            (self.Vb[i] * self.wb[i]).sum(axis=1),
+            self.Vp[i] * self.wp[i],
+            self.Vm[i] * self.wm[i],
+        ], axis=1)
+        self.wr[i] = parts
+        self.x[i] = 1.0 / (self.C[i] + parts.sum(axis=1))
+
+    # ---- the fixed point -------------------------------------------------------------------
+    def _solve(self) -> None:
+        a = np.flatnonzero(self.active)
+        if a.size == 0:
+            return
+        self.solves += 1
+        n = a.size
+        N, nb, L = self.N, self.nb, self.L
+        core = self.core_of[a]
+        pipe = self.pipe_of[a]
+        C = self.C[a]
+        Dc, Vc, Ac = self.Dc[a], self.Vc[a], self.Ac[a]
+        Db, Vb, Ab = self.Db[a], self.Vb[a], self.Ab[a]
+        Dp, Vp = self.Dp[a], self.Vp[a]
+        Dm, Vm, Am = self.Dm[a], self.Vm[a], self.Am[a]
+        wc, wb, wp, wm = self.wc[a], self.wb[a], self.wp[a], self.wm[a]
+        wl = self.wl
+        # active slots are in thread order, hence grouped by core: per-core sums by reduceat
+        starts = np.flatnonzero(np.r_[True, core[1:] != core[:-1]])
+        ucores = core[starts]
+        grp = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
+
+        class G:  # noqa: N801 - per-core sum as a matrix product: (G @ X)[c] = Σ rows of core c
+            def __matmul__(self_, X):
+                out = np.zeros((self.cores,) + X.shape[1:])
+                out[ucores] = np.add.reduceat(X, starts, axis=0)
+                return out
+
+        G = G()
+        res = self.res
+        if L:
+            Ob, Bb, Or, Br = self.Ob[a], self.Bb[a], self.Or[a], self.Br[a]
+        # population bounds: no request waits behind more than the other tasks' requests
+        bound = float(n)
+        x = 1.0 / C
+        it = 0
+        cold = bool(self.cold[a].any())
+        for it in range(MAX_ITER if cold else WARM_ITER):
+            link_w = (self.Mboth @ wl).reshape(self.cores, N)[core] if L else 0.0
+            R = C + (Vc * (wc + link_w)).sum(axis=1) + (Vb * wb).sum(axis=1) + Vp * wp + Vm * wm
+            xn = 1.0 / R
+            if it > 0 and float(np.max(np.abs(xn - x) / xn)) < TOL:
+                x = xn
+                break
+            x = xn
+            xc = x[:, None]
+            # controllers (own share excluded)
+            Ui = xc * Dc
+            Qi = xc * (Ac * wc + Dc)
+            U, Q, vis = Ui.sum(axis=0), Qi.sum(axis=0), (xc * Ac).sum(axis=0)
+            s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+            new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res["ctrl"]
+            wc = wc + DAMP * (np.minimum(new, bound * (s + res["ctrl"])) - wc)
+            # links (aggregate)
+            if L:
+                Ul = ((G @ (xc * Ob)).ravel() @ self.Mout + (G @ (xc * Bb)).ravel() @ self.Mback) / self.link_cap
+                vl = (G @ (xc * Or)).ravel() @ self.Mout + (G @ (xc * Br)).ravel() @ self.Mback
+                sl = np.divide(Ul, vl, out=np.zeros_like(Ul), where=vl > 0)
+                rl = res["link"]
+                newl = np.maximum(vl * wl, 0.0) * sl + Ul * rl
+                wl = wl + DAMP * (np.minimum(newl, bound * (sl + rl)) - wl)
+            # scratchpad banks of each core
+            Ui = xc * Db
+            Qi = xc * (Ab * wb + Db)
+            U, Q, vis = (G @ Ui)[core], (G @ Qi)[core], (G @ (xc * Ab))[core]
+            s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+            new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res["bank"]
+            wb = wb + DAMP * (np.minimum(new, bound * (s + res["bank"])) - wb)
+            # issue ports (one per pipeline) and DMA engines (one per core)
+            wp = wp + DAMP * (self._single(x, Dp, Vp, Vp, wp, pipe, self.P, 0.5) - wp)
+            wm = wm + DAMP * (self._single(x, Dm, Vm, Am, wm, core, self.cores, 0.5) - wm)
+        self.iterations += it + 1
+        self.full_solves += 1
+        self.cold[a] = False
+        self.new[:] = False
+        self.changes = 0
+        self.wc[a], self.wb[a], self.wp[a], self.wm[a] = wc, wb, wp, wm
+        self.wl = wl
+        # what a request arriving now meets (no own share to exclude)
+        xc = x[:, None]
+        U, Q, vis = (xc * Dc).sum(axis=0), (xc * (Ac * wc + Dc)).sum(axis=0), (xc * Ac).sum(axis=0)
+        s_ = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+        self.Wc = np.maximum(Q - U, 0.0) * s_ + U * res["ctrl"]
+        U, Q, vis = G @ (xc * Db), G @ (xc * (Ab * wb + Db)), G @ (xc * Ab)
+        s_ = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+        self.Wb = np.maximum(Q - U, 0.0) * s_ + U * res["bank"]
+        self.Wp = self._server_wait(x, Dp, Vp, wp, pipe, self.P)
+        self.Wm = self._server_wait(x, Dm, Am, wm, core, self.cores)
+        self._rates(a, self._link_wait(core))
+        x = self.x[a]
+        # capacity: traffic the threads do not wait for can still overfill a server
+        for _ in range(8):
+            f = np.ones(n)
+            xc = x[:, None]
+            U = (xc * Dc).sum(axis=0)
+            f = np.maximum(f, np.where(Dc > 0, U[None, :], 0.0).max(axis=1))
+            Ub = (G @ (xc * Db))[core]
+            f = np.maximum(f, np.where(Db > 0, Ub, 0.0).max(axis=1))
+            Up = np.bincount(pipe, weights=x * Dp, minlength=self.P)[pipe]
+            f = np.maximum(f, np.where(Dp > 0, Up, 0.0))
+            Um = np.bincount(core, weights=x * Dm, minlength=self.cores)[core]
+            f = np.maximum(f, np.where(Dm > 0, Um, 0.0))
+            if L:
+                lo = (G @ (xc * Ob))
+                lb = (G @ (xc * Bb))
+                Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
+                over = Ul > 1.0 + 1e-9
+                if over.any():
+                    # per core: the most loaded link its traffic crosses
+                    fcore = np.ones(self.cores)
+                    for p in np.unique(core).tolist():
+                        blk = slice(p * N, (p + 1) * N)
+                        used = (lo[p] @ self.Mout[blk] + lb[p] @ self.Mback[blk]) > 0
+                        if used.any():
+                            fcore[p] = max(1.0, float(Ul[used].max()))
+                    f = np.maximum(f, fcore[core])
+            if float(f.max()) <= 1.0 + 1e-9:
+                break
+            x = x / f
+        self.x[a] = x
+
+    @staticmethod
+    def _server_wait(x, D, A, w, server, n_servers):
+        U = np.bincount(server, weights=x * D, minlength=n_servers)
+        Q = np.bincount(server, weights=x * (A * w + D), minlength=n_servers)
+        vis = np.bincount(server, weights=x * A, minlength=n_servers)
+        s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+        return np.maximum(Q - U, 0.0) * s + 0.5 * U * s
+
+    def _single(self, x, D, V, A, w, server, n_servers, res_frac):
+        """Waits at single-server stations indexed by ``server`` (own share excluded),
+        deterministic service: residual = ``res_frac`` × mean service."""
+        Ui = x * D
+        Qi = x * (A * w + D)
+        U = np.bincount(server, weights=Ui, minlength=n_servers)[server]
+        Q = np.bincount(server, weights=Qi, minlength=n_servers)[server]
+        vis = np.bincount(server, weights=x * A, minlength=n_servers)[server]
+        s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
+        new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res_frac * s
+        return np.minimum(new, float(x.size) * s * (1.0 + res_frac))
