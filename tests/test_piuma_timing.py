@@ -52,11 +52,12 @@ SWEEPS = [
 ]
 
 
-#: Fair sharing among a fixed order of tasks is not exactly monotone: a faster resource changes
-#: which tasks overlap, and the makespan can move by a few cycles the wrong way (Graham-type
-#: anomalies; the largest seen over every sweep below is +0.06%, DMA SpMV s10, link bandwidth
-#: 64 -> 128 B/cycle: 3,562 -> 3,564 cycles).  A step the wrong way larger than this fails.
-REL_TOL = 1e-3
+#: Sharing among a fixed order of tasks is not exactly monotone: a faster resource changes which
+#: tasks overlap, and the makespan can move by a few cycles the wrong way (Graham-type
+#: anomalies).  The per-access reference shows it too: DMA SpMV on R-MAT s10 takes 3,553 /
+#: 3,555 / 3,566 cycles at 64 / 128 / 256 B/cycle links (+0.37%); the fast level 3,579 / 3,593 /
+#: 3,591 (+0.39%).  A step the wrong way larger than 0.5% fails.
+REL_TOL = 5e-3
 
 
 def _monotone(cfg, wl, field, values, sign):

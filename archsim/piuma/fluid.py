@@ -35,6 +35,9 @@ What is modelled
   request by request; this is what the reservation calendars (``sim.contention: calendar``)
   cannot do: they serve the tasks first come, first served, in order of start.
 
+``dram.queue_model: ddr5-curve`` (or ``none``) replaces the controllers' mean-value waits by
+that curve of their utilisation; links, banks, issue ports and DMA engines keep the analysis.
+
 Not modelled: the order of the operations inside a task (its demands are spread evenly over it),
 the transient of a queue (the rates jump to the new fixed point when a task starts or ends).
 Cost: one fixed-point solve per change of the running set, ``O(running tasks × controllers)``
@@ -63,8 +66,13 @@ DAMP = 0.5
 class FluidEngine:
     """Rates of the running tasks (at most one per thread) and their completion times."""
 
-    def __init__(self, env, cfg, topo, T: int, core_of: np.ndarray, pipe_of: np.ndarray, residuals: dict) -> None:
+    def __init__(self, env, cfg, topo, T: int, core_of: np.ndarray, pipe_of: np.ndarray, residuals: dict,
+                 ctrl_curve=None) -> None:
+        """``ctrl_curve``: the controllers' wait as a function of their utilisation (a
+        `archsim.piuma.queueing` curve with ``wait(rho)``) instead of the mean-value analysis
+        (``dram.queue_model: ddr5-curve`` or ``none``)."""
         self.env = env
+        self.ctrl_curve = ctrl_curve
         self.T = T
         N = self.N = cfg.controllers
         nb = self.nb = cfg.sp_banks
@@ -272,7 +280,10 @@ class FluidEngine:
             Qi = xc * (Ac * wc + Dc)
             U, Q, vis = Ui.sum(axis=0), Qi.sum(axis=0), (xc * Ac).sum(axis=0)
             s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
-            new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res["ctrl"]
+            if self.ctrl_curve is not None:
+                new = np.broadcast_to(self.ctrl_curve.wait(np.minimum(U, 0.999), res["ctrl"], bound * (s + res["ctrl"])), wc.shape)
+            else:
+                new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res["ctrl"]
             wc = wc + DAMP * (np.minimum(new, bound * (s + res["ctrl"])) - wc)
             # links (aggregate)
             if L:
@@ -304,6 +315,8 @@ class FluidEngine:
         U, Q, vis = (xc * Dc).sum(axis=0), (xc * (Ac * wc + Dc)).sum(axis=0), (xc * Ac).sum(axis=0)
         s_ = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
         self.Wc = np.maximum(Q - U, 0.0) * s_ + U * res["ctrl"]
+        if self.ctrl_curve is not None:
+            self.Wc = np.asarray(self.ctrl_curve.wait(np.minimum(U, 0.999), res["ctrl"], n * (s_ + res["ctrl"])), float) * np.ones(N)
         U, Q, vis = G @ (xc * Db), G @ (xc * (Ab * wb + Db)), G @ (xc * Ab)
         s_ = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
         self.Wb = np.maximum(Q - U, 0.0) * s_ + U * res["bank"]

@@ -25,6 +25,12 @@ What is simulated, and at what granularity
   instructions / issue rate + per DMA command one round trip and its words at the engine's
   rate (the thread is stalled while its gather is in flight, S1 §V-A) (+ a fetch-and-add on
   the work queue's counter under dynamic partitioning).
+* **Sharing the fabric (default, ``sim.contention: fluid``).**  The running tasks share every
+  server fairly: their rates come from approximate mean-value analysis of the closed network
+  they form, re-solved when a task starts or ends (`archsim.piuma.fluid`); this gives both the
+  loaded latency below saturation and the slow-down at saturation.  A DMA gather is a stage of
+  its own before the rest of its task.  The three bullets below describe the older first-come
+  calendars (``sim.contention: calendar``), kept for comparison.
 * **Loaded latency (below saturation).**  Every visit of an operation to a shared server adds
   the server's queueing wait (`archsim.piuma.queueing`; M/G/1 by default, with the service-
   time moments of the program's own request mix): each round trip gets the wait at its
@@ -480,7 +486,8 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
             return {"ctrl": dem.ctrl_residual_slots * slot_cycles, "link": dem.link_residual_bytes / link_bw if L else 0.0,
                     "bank": bank_res}
 
-        fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals())
+        fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals(),
+                            ctrl_curve=None if cfg.dram.queue_model == "md1" else ctrl_curve)
 
     def fluid_task(blk: SimBlock, tid: int, t: int, core: int, pipe: int, grab: bool, q_ctrl: int):
         """Start task ``t`` of ``blk`` on thread ``tid`` under fair sharing; returns its duration."""
