@@ -63,6 +63,20 @@ REFRESH = 0.05
 DAMP = 0.5
 
 
+class _CoreSum:
+    """Per-core sums of rows grouped by core (rows in thread order): ``(G @ X)[c]`` = Σ of the
+    rows of core ``c``."""
+
+    def __init__(self, cores: int, core: np.ndarray, starts: np.ndarray) -> None:
+        self.cores, self.starts, self.ucores = cores, starts, core[starts]
+
+    def __matmul__(self, X):
+        out = np.zeros((self.cores,) + X.shape[1:])
+        if self.starts.size:
+            out[self.ucores] = np.add.reduceat(X, self.starts, axis=0)
+        return out
+
+
 class FluidEngine:
     """Rates of the running tasks (at most one per thread) and their completion times."""
 
@@ -216,6 +230,12 @@ class FluidEngine:
         self.wp[i] = self.Wp[pipe]
         self.wm[i] = self.Wm[core]
         self._rates(i, self._link_wait(core))
+        # the newcomers must not overfill a server either: scale everyone on it in proportion
+        a = np.flatnonzero(self.active)
+        ca = self.core_of[a]
+        starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
+        self.x[a] = self._capacity(self.x[a], 2, self.Dc[a], self.Db[a], self.Dp[a], self.Dm[a], ca, self.pipe_of[a],
+                                   _CoreSum(self.cores, ca, starts), self.Ob[a] if self.L else None, self.Bb[a] if self.L else None)
 
     def _rates(self, i: np.ndarray, link_w) -> None:
         """x and the per-class wait cycles of tasks ``i`` from their current waits."""
@@ -251,29 +271,23 @@ class FluidEngine:
         ucores = core[starts]
         grp = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
 
-        class G:  # noqa: N801 - per-core sum as a matrix product: (G @ X)[c] = Σ rows of core c
-            def __matmul__(self_, X):
-                out = np.zeros((self.cores,) + X.shape[1:])
-                out[ucores] = np.add.reduceat(X, starts, axis=0)
-                return out
-
-        G = G()
+        G = _CoreSum(self.cores, core, starts)
         res = self.res
         if L:
             Ob, Bb, Or, Br = self.Ob[a], self.Bb[a], self.Or[a], self.Br[a]
         # population bounds: no request waits behind more than the other tasks' requests
         bound = float(n)
-        x = 1.0 / C
+        x = x_free = 1.0 / C
         it = 0
         cold = bool(self.cold[a].any())
         for it in range(MAX_ITER if cold else WARM_ITER):
             link_w = (self.Mboth @ wl).reshape(self.cores, N)[core] if L else 0.0
             R = C + (Vc * (wc + link_w)).sum(axis=1) + (Vb * wb).sum(axis=1) + Vp * wp + Vm * wm
             xn = 1.0 / R
-            if it > 0 and float(np.max(np.abs(xn - x) / xn)) < TOL:
-                x = xn
+            if it > 0 and float(np.max(np.abs(xn - x_free) / xn)) < TOL:
                 break
-            x = xn
+            x_free = xn
+            x = self._capacity(xn, 2, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None)
             xc = x[:, None]
             # controllers (own share excluded)
             Ui = xc * Dc
@@ -324,8 +338,16 @@ class FluidEngine:
         self.Wm = self._server_wait(x, Dm, Am, wm, core, self.cores)
         self._rates(a, self._link_wait(core))
         x = self.x[a]
-        # capacity: traffic the threads do not wait for can still overfill a server
-        for _ in range(8):
+        x = self._capacity(x, 8, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None)
+        self.x[a] = x
+
+
+    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb):
+        """Scale down, in proportion, the rates of the tasks on any server above its capacity
+        (traffic the threads do not wait for, such as DMA words and posted writes, is not held
+        back by waits)."""
+        n, N, L = x.size, self.N, self.L
+        for _ in range(rounds):
             f = np.ones(n)
             xc = x[:, None]
             U = (xc * Dc).sum(axis=0)
@@ -353,7 +375,7 @@ class FluidEngine:
             if float(f.max()) <= 1.0 + 1e-9:
                 break
             x = x / f
-        self.x[a] = x
+        return x
 
     @staticmethod
     def _server_wait(x, D, A, w, server, n_servers):

@@ -527,7 +527,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                       "out_bytes": do, "back_bytes": dbk, "out_reqs": d_reqs, "back_reqs": d_reqs}
             zb = np.zeros(nb)
             dur += yield from fluid.run(tid, dma_chain, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0),
-                                        (dma_words / dma_cap, cmds, dma_words))
+                                        (dma_words / dma_cap, cmds, cmds))  # one visit per command: its burst
             slots, outb, backb = slots - ds, outb - do, backb - dbk
             reqs, breqs = reqs - d_reqs, breqs - d_reqs
             visits_b = waited_b
