@@ -1,0 +1,79 @@
+"""The fair-share contention of the fast PIUMA level (`archsim.piuma.fluid`), on hand-made tasks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from archsim.config import load_config
+from archsim.piuma.fabric import Topology, pipeline_of_thread
+from archsim.piuma.fluid import FluidEngine
+
+
+@pytest.fixture(scope="module")
+def setup():
+    cfg = load_config("piuma", expect="piuma")
+    return cfg, Topology.build(cfg)
+
+
+def _run(cfg, topo, tasks):
+    """``tasks``: list of (thread, start, chain, reads per controller); returns end times."""
+    env = simpy.Environment()
+    T = cfg.threads
+    slot = cfg.dram.access_bytes / cfg.dram.bytes_per_cycle_per_controller
+    eng = FluidEngine(env, cfg, topo, T, np.arange(T) // cfg.threads_per_core, pipeline_of_thread(cfg, np.arange(T)),
+                      {"ctrl": 0.5 * slot, "link": np.full(topo.n_links, 0.2), "bank": 0.5})
+    ends = {}
+    nb = cfg.sp_banks
+    H = cfg.network.header_bytes
+
+    def proc(i, tid, start, chain, reads):
+        yield env.timeout(start)
+        reads = np.asarray(reads, float)
+        ctrl = {"demand": reads * slot, "waited": reads, "visits": reads, "out_bytes": reads * H, "back_bytes": reads * (H + 8),
+                "out_reqs": reads, "back_reqs": reads}
+        yield from eng.run(tid, chain, ctrl, (np.zeros(nb), np.zeros(nb), np.zeros(nb)), (0.0, 0.0), (0.0, 0.0, 0.0))
+        ends[i] = env.now
+
+    for i, (tid, start, chain, reads) in enumerate(tasks):
+        env.process(proc(i, tid, start, chain, reads))
+    env.run()
+    return ends
+
+
+def test_alone_a_task_takes_its_chain(setup):
+    cfg, topo = setup
+    reads = np.zeros(cfg.controllers)
+    reads[0] = 10
+    ends = _run(cfg, topo, [(0, 0.0, 1000.0, reads)])
+    assert ends[0] == pytest.approx(1000.0, rel=1e-6)
+
+
+def test_tasks_that_start_together_share_fairly(setup):
+    # 264 identical tasks (every thread of 4 cores) hammer controller 3: first come, first
+    # served would let the first ones run at their unloaded pace and starve the last; fair
+    # sharing slows them all, ends a core's tasks together, and no sooner than the controller
+    # can serve all their reads
+    cfg, topo = setup
+    slot = cfg.dram.access_bytes / cfg.dram.bytes_per_cycle_per_controller
+    reads = np.zeros(cfg.controllers)
+    reads[3] = 400
+    tpc = cfg.threads_per_core
+    chain = {t: 400 * float(topo.latency[t // tpc, 3]) for t in range(4 * tpc)}
+    ends = _run(cfg, topo, [(t, 0.0, chain[t], reads) for t in range(4 * tpc)])
+    e = np.array([ends[t] for t in range(4 * tpc)])
+    c = np.array([chain[t] for t in range(4 * tpc)])
+    assert e.max() >= 4 * tpc * 400 * slot * (1 - 1e-6)  # the controller's capacity
+    assert (e > 1.1 * c).all()  # nobody runs at its unloaded pace
+    for k in range(4):
+        core = e[k * tpc:(k + 1) * tpc]
+        assert core.max() / core.min() < 1.01  # identical tasks of a core end together
+
+
+def test_more_load_never_speeds_a_task_up(setup):
+    cfg, topo = setup
+    reads = np.full(cfg.controllers, 50.0)
+    alone = _run(cfg, topo, [(0, 0.0, 2000.0, reads)])[0]
+    crowd = _run(cfg, topo, [(t, 0.0, 2000.0, reads) for t in range(0, 400, 3)])
+    assert crowd[0] > alone
