@@ -268,8 +268,6 @@ class FluidEngine:
         wl = self.wl
         # active slots are in thread order, hence grouped by core: per-core sums by reduceat
         starts = np.flatnonzero(np.r_[True, core[1:] != core[:-1]])
-        ucores = core[starts]
-        grp = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
 
         G = _CoreSum(self.cores, core, starts)
         res = self.res
