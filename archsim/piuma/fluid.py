@@ -105,6 +105,7 @@ class FluidEngine:
         self.Dm, self.Vm, self.Am = z(T), z(T), z(T)
         self.wc, self.wb, self.wp, self.wm = z(T, N), z(T, nb), z(T), z(T)
         self.wl = z(max(self.L, 1))
+        self._lw = None
         self.x = z(T)
         self.done = z(T)  # progress of the running task, 0..1
         self.active = np.zeros(T, bool)
@@ -215,7 +216,9 @@ class FluidEngine:
         """Per task, per controller: the link waits of a round trip (out and back)."""
         if not self.L:
             return 0.0
-        return (self.Mboth @ self.wl).reshape(self.cores, self.N)[core]
+        if self._lw is None:  # per core and controller; the link waits change only in a solve
+            self._lw = (self.Mboth @ self.wl).reshape(self.cores, self.N)
+        return self._lw[core]
 
     def _quick(self) -> None:
         """Rates of the tasks started since the last solve, from the waits the running tasks
@@ -232,10 +235,37 @@ class FluidEngine:
         self._rates(i, self._link_wait(core))
         # the newcomers must not overfill a server either: scale everyone on it in proportion
         a = np.flatnonzero(self.active)
+        if not self._over(a):
+            return
         ca = self.core_of[a]
         starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
         self.x[a] = self._capacity(self.x[a], 2, self.Dc[a], self.Db[a], self.Dp[a], self.Dm[a], ca, self.pipe_of[a],
                                    _CoreSum(self.cores, ca, starts), self.Ob[a] if self.L else None, self.Bb[a] if self.L else None)
+
+    def _over(self, a: np.ndarray) -> bool:
+        """Whether the running tasks ``a`` load any server above its capacity."""
+        x = self.x[a]
+        lim = 1.0 + 1e-9
+        if float((x @ self.Dc[a]).max(initial=0.0)) > lim:
+            return True
+        core = self.core_of[a]
+        ub = np.zeros((self.cores, self.nb))
+        np.add.at(ub, core, x[:, None] * self.Db[a])
+        if float(ub.max(initial=0.0)) > lim:
+            return True
+        if float(np.bincount(self.pipe_of[a], weights=x * self.Dp[a], minlength=self.P).max(initial=0.0)) > lim:
+            return True
+        if float(np.bincount(core, weights=x * self.Dm[a], minlength=self.cores).max(initial=0.0)) > lim:
+            return True
+        if self.L:
+            lo = np.zeros((self.cores, self.N))
+            lb = np.zeros((self.cores, self.N))
+            np.add.at(lo, core, x[:, None] * self.Ob[a])
+            np.add.at(lb, core, x[:, None] * self.Bb[a])
+            Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
+            if float(Ul.max(initial=0.0)) > lim:
+                return True
+        return False
 
     def _rates(self, i: np.ndarray, link_w) -> None:
         """x and the per-class wait cycles of tasks ``i`` from their current waits."""
@@ -322,6 +352,7 @@ class FluidEngine:
         self.changes = 0
         self.wc[a], self.wb[a], self.wp[a], self.wm[a] = wc, wb, wp, wm
         self.wl = wl
+        self._lw = None
         # what a request arriving now meets (no own share to exclude)
         xc = x[:, None]
         U, Q, vis = (xc * Dc).sum(axis=0), (xc * (Ac * wc + Dc)).sum(axis=0), (xc * Ac).sum(axis=0)
@@ -362,13 +393,16 @@ class FluidEngine:
                 Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
                 over = Ul > 1.0 + 1e-9
                 if over.any():
-                    # per core: the most loaded link its traffic crosses
-                    fcore = np.ones(self.cores)
-                    for p in np.unique(core).tolist():
-                        blk = slice(p * N, (p + 1) * N)
-                        used = (lo[p] @ self.Mout[blk] + lb[p] @ self.Mback[blk]) > 0
-                        if used.any():
-                            fcore[p] = max(1.0, float(Ul[used].max()))
+                    # per core: the most loaded link its traffic crosses (block-diagonal
+                    # product: row p of S holds core p's per-controller load in its own block)
+                    rows = np.repeat(np.arange(self.cores), N)
+                    cols = np.arange(self.cores * N)
+                    So = sp.csr_array((lo.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
+                    Sb = sp.csr_array((lb.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
+                    used = np.asarray((So @ self.Mout + Sb @ self.Mback)) > 0
+                    if sp.issparse(used):
+                        used = used.toarray()
+                    fcore = np.maximum(np.where(used, Ul[None, :], 0.0).max(axis=1), 1.0)
                     f = np.maximum(f, fcore[core])
             if float(f.max()) <= 1.0 + 1e-9:
                 break
