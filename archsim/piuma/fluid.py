@@ -24,9 +24,13 @@ What is modelled
   program's request mix):
   ``w_ir = (Q_r − Q_ir − (U_r − U_ir)) · s̄_r + (U_r − U_ir) · res_r``, with
   ``U_ir = x_i D_ir`` and ``Q_ir = x_i (A_ir w_ir + D_ir)``.
-* **Saturation** is part of the same fixed point (queues grow until the servers' utilisation
-  stays below 1); a final pass scales down, in proportion, the rates of tasks on any server still
-  above its capacity (traffic the threads do not wait for: posted writes, DMA words).
+* **Saturation** is part of the same fixed point: in every iteration the rates of the tasks on a
+  server above its capacity are scaled down in proportion before the waits are computed (so
+  traffic the threads do not wait for, posted writes and DMA words, cannot overfill a server,
+  and the waits are those of the load the servers can carry).
+* **A DMA gather** is its own stage, before the rest of its task (the caller runs two tasks in
+  a row): its words load the engine (one visit per command: the burst), the controllers and the
+  links, and the thread waits once per command.
 * **Links** are shared by every core: their waits are computed from the aggregate load (no own-
   share correction), and a round trip to controller ``c`` waits at every link of its route out
   and back (`Topology.paths`).
@@ -40,8 +44,11 @@ that curve of their utilisation; links, banks, issue ports and DMA engines keep 
 
 Not modelled: the order of the operations inside a task (its demands are spread evenly over it),
 the transient of a queue (the rates jump to the new fixed point when a task starts or ends).
-Cost: one fixed-point solve per change of the running set, ``O(running tasks × controllers)``
-per iteration plus a sparse product over the links.
+Cost: a full fixed-point solve (``O(running tasks × controllers)`` per iteration plus a sparse
+product over the links; 3 iterations from the previous solution) once ``REFRESH`` = 5% of the
+running tasks have started or ended; in between, a new task takes the waits the running ones
+make, and only the capacity check runs.  Exact solves at every change (``REFRESH = 0``,
+``TOL = 1e-6``) moved the checked cases by < 1%.
 """
 
 from __future__ import annotations
