@@ -380,17 +380,20 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0,
              "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0}
 
+    def task_ctrl(dem: TaskDemands, t: int, grab: bool, q_ctrl: int):
+        """Task ``t``'s per-controller (slots, trips, requests, answered requests, bytes out,
+        bytes back), with the work queue's fetch-and-add when the task was grabbed."""
+        arrs = [dem.ctrl_slots[t], dem.ctrl_trips[t], dem.ctrl_reqs[t], dem.back_reqs[t], dem.out_bytes[t], dem.back_bytes[t]]
+        arrs = [a.copy() for a in arrs]
+        if grab:
+            msg = cfg.network.header_bytes + 8.0
+            for a, inc in zip(arrs, (cfg.dram.atomic_occupancy, 1.0, 1.0, 1.0, msg, msg)):
+                a[q_ctrl] += inc
+        return arrs
+
     def run_task(t: int, core: int, pipe: int, now: float, grab: bool, q_ctrl: int) -> float:
         """Book task ``t`` of the current block and return its duration."""
-        slots = dem.ctrl_slots[t].copy()
-        trips = dem.ctrl_trips[t].copy()
-        outb = dem.out_bytes[t].copy()
-        backb = dem.back_bytes[t].copy()
-        if grab:  # fetch-and-add on the work queue's counter
-            slots[q_ctrl] += cfg.dram.atomic_occupancy
-            trips[q_ctrl] += 1.0
-            outb[q_ctrl] += cfg.network.header_bytes + 8.0
-            backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        slots, trips, _, _, outb, backb = task_ctrl(dem, t, grab, q_ctrl)
         lat0 = topo.latency[core]
         sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
         # a DMA command: its words leave the engine at its rate, the last one returns a round trip later
@@ -492,19 +495,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     def fluid_task(blk: SimBlock, tid: int, t: int, core: int, pipe: int, grab: bool, q_ctrl: int):
         """Start task ``t`` of ``blk`` on thread ``tid`` under fair sharing; returns its duration."""
         prog, dem = blk.prog, blk.dem  # (the current block may change while this task runs)
-        slots = dem.ctrl_slots[t].copy()
-        trips = dem.ctrl_trips[t].copy()
-        reqs = dem.ctrl_reqs[t].copy()
-        breqs = dem.back_reqs[t].copy()
-        outb = dem.out_bytes[t].copy()
-        backb = dem.back_bytes[t].copy()
-        if grab:  # fetch-and-add on the work queue's counter
-            slots[q_ctrl] += cfg.dram.atomic_occupancy
-            trips[q_ctrl] += 1.0
-            reqs[q_ctrl] += 1.0
-            breqs[q_ctrl] += 1.0
-            outb[q_ctrl] += cfg.network.header_bytes + 8.0
-            backb[q_ctrl] += cfg.network.header_bytes + 8.0
+        slots, trips, reqs, breqs, outb, backb = task_ctrl(dem, t, grab, q_ctrl)
         sp_chain = dem.sp_ops[t] * cfg.sp_latency_cycles + dem.sp_atomics[t] * (cfg.sp_atomic_cycles - 1)
         dma_chain = prog.dma_cmds[t] * mean_lat + dem.dma_words[t] / dma_cap
         chain0 = float(trips @ topo.latency[core]) + sp_chain + prog.instr[t] / issue + dma_chain
@@ -523,26 +514,22 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
             dtot = float(ds.sum())
             cmds = float(prog.dma_cmds[t])
             d_reqs = ds  # DMA words are reads: one request, one slot each
-            ctrl_d = {"demand": ds * slot_cycles, "waited": cmds * ds / dtot if dtot > 0 else ds * 0.0, "visits": d_reqs,
+            ctrl_d = {"demand": ds * slot_cycles, "waited": cmds * ds / dtot if dtot > 0 else np.zeros_like(ds), "visits": d_reqs,
                       "out_bytes": do, "back_bytes": dbk, "out_reqs": d_reqs, "back_reqs": d_reqs}
             zb = np.zeros(nb)
             dur += yield from fluid.run(tid, dma_chain, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0),
                                         (dma_words / dma_cap, cmds, cmds))  # one visit per command: its burst
-            slots, outb, backb = slots - ds, outb - do, backb - dbk
-            reqs, breqs = reqs - d_reqs, breqs - d_reqs
+            # the rest of the task: what the gather did not move
+            rest = (slots - ds, outb - do, backb - dbk, reqs - d_reqs, breqs - d_reqs)
             visits_b = waited_b
             chain0 = chain0 - dma_chain
-        ctrl = {"demand": slots * slot_cycles, "waited": trips, "visits": reqs, "out_bytes": outb, "back_bytes": backb,
-                "out_reqs": reqs, "back_reqs": breqs}
+        else:
+            rest = (slots, outb, backb, reqs, breqs)
+        r_slots, r_out, r_back, r_reqs, r_breqs = rest
+        ctrl = {"demand": r_slots * slot_cycles, "waited": trips, "visits": r_reqs, "out_bytes": r_out, "back_bytes": r_back,
+                "out_reqs": r_reqs, "back_reqs": r_breqs}
         dur += yield from fluid.run(tid, chain0, ctrl, (bank_d, waited_b, visits_b),
                                     (float(prog.instr[t]) / issue, float(dem.mem_ops[t])), (0.0, 0.0, 0.0))
-        if dem.dma_part is not None and dma_words > 0:
-            slots, outb, backb = dem.ctrl_slots[t], dem.out_bytes[t], dem.back_bytes[t]
-            if grab:
-                slots, outb, backb = slots.copy(), outb.copy(), backb.copy()
-                slots[q_ctrl] += cfg.dram.atomic_occupancy
-                outb[q_ctrl] += cfg.network.header_bytes + 8.0
-                backb[q_ctrl] += cfg.network.header_bytes + 8.0
         busy_f[r_ctrl] += slots * slot_cycles
         busy_f[r_pipe[pipe]] += float(prog.instr[t]) / issue
         busy_f[r_bank[core * nb:(core + 1) * nb]] += bank_d
