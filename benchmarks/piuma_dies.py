@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for d in [int(x) for x in args.dies.split(",")]:
         t0 = time.time()
-        res = run_piuma(with_overrides(cfg, {"dies": d}), {"kernel": args.kernel, "dataflow": args.dataflow, "rmat_scale": args.scale}, seed=1)[0]
+        res = run_piuma(with_overrides(cfg, {"dies": d}), {"kernel": args.kernel, "dataflow": args.dataflow, "rmat_scale": args.scale}, seed=1,
+                        keep_output=False)[0]
         dram = res.bytes_moved["dram_read"] + res.bytes_moved["dram_write"]
         p = {"dies": d, "cores": d * cfg.cores_per_die, "cycles": res.total_cycles, "bw": res.metrics["bandwidth_fraction_of_peak"],
              "die_link_ratio": res.metrics["die_link_bytes"] / max(dram, 1), "wall_s": time.time() - t0}

@@ -24,10 +24,15 @@ What is modelled
   program's request mix):
   ``w_ir = (Q_r − Q_ir − (U_r − U_ir)) · s̄_r + (U_r − U_ir) · res_r``, with
   ``U_ir = x_i D_ir`` and ``Q_ir = x_i (A_ir w_ir + D_ir)``.
-* **Saturation** is part of the same fixed point: in every iteration the rates of the tasks on a
-  server above its capacity are scaled down in proportion before the waits are computed (so
-  traffic the threads do not wait for, posted writes and DMA words, cannot overfill a server,
-  and the waits are those of the load the servers can carry).
+* **Saturation** is part of the same fixed point: in every iteration, before the waits are
+  computed, a memory controller the tasks would load above its capacity builds a queue: a wait
+  ``dw_r`` that every waited visit there pays, just large enough to bring its load to capacity
+  (`FluidEngine._saturate`), so a task that rarely visits the hot controller is slowed little
+  and keeps the others busy.  Any server still above capacity (links, banks, issue ports, DMA
+  engines, or traffic the threads do not wait for: posted writes, DMA words) then scales down,
+  in proportion, the rates of the tasks on it.  (Scaling every task on a hot controller by the
+  same factor, as the first version did, ties all controllers to the hottest one at every
+  instant: polblogs DMA SpMV 11.6% slower than the access level, now 5.8%.)
 * **A DMA gather** is its own stage, before the rest of its task (the caller runs two tasks in
   a row): its words load the engine (one visit per command: the burst), the controllers and the
   links, and the thread waits once per command.
@@ -68,6 +73,11 @@ WARM_ITER = 3
 #: a full solve when this fraction of the running tasks has started or ended since the last one;
 #: in between, a new task's rate comes from the waits the running ones make (they keep theirs)
 REFRESH = 0.05
+#: controller saturation (`FluidEngine._saturate`): Newton steps at most, load above capacity
+#: allowed before the proportional guard, and slack below capacity allowed where ``dw`` > 0
+SAT_ITER = 25
+SAT_TOL = 1e-3
+SAT_SLACK = 1e-2
 #: damping of the waits between iterations (1 = plain substitution)
 DAMP = 0.5
 
@@ -116,6 +126,9 @@ class FluidEngine:
         self.wl = z(max(self.L, 1))
         self._lw = None
         self.x = z(T)
+        self.x0 = z(T)  # rate without the saturation waits ``dw``
+        self.wr_c0 = z(T)  # controller wait cycles per task without ``dw``
+        self.dw = np.zeros(N)  # saturation wait per waited visit at each controller (see `_saturate`)
         self.done = z(T)  # progress of the running task, 0..1
         self.active = np.zeros(T, bool)
         self.cold = np.ones(T, bool)  # slot has never been through a solve
@@ -127,6 +140,14 @@ class FluidEngine:
         self.Wp = np.zeros(cfg.cores * cfg.pipelines_per_core)
         self.Wm = np.zeros(cfg.cores)
         self.full_solves = 0
+        # running per-server loads of the active tasks at their current rates (kept up to date
+        # as tasks start, end and are re-rated; re-summed exactly after every re-rating of all)
+        self.Uc = np.zeros(N)
+        self.Ub = np.zeros((cfg.cores, nb))
+        self.Up = np.zeros(self.P)
+        self.Um = np.zeros(cfg.cores)
+        self.Lo = np.zeros((cfg.cores, N))
+        self.Lb = np.zeros((cfg.cores, N))
         self.events: list = [None] * T
         self.t_last = 0.0
         self.wake = None
@@ -211,6 +232,7 @@ class FluidEngine:
             fin = a[(1.0 - self.done[a]) <= self.x[a] * 1e-6 + 1e-12]
             if fin.size:
                 self.changes += fin.size
+                self._load(fin, -1.0)
                 for i in fin.tolist():
                     self.active[i] = False
                     ev, self.events[i] = self.events[i], None
@@ -242,39 +264,62 @@ class FluidEngine:
         self.wp[i] = self.Wp[pipe]
         self.wm[i] = self.Wm[core]
         self._rates(i, self._link_wait(core))
+        self._load(i, 1.0)
         # the newcomers must not overfill a server either: scale everyone on it in proportion
         a = np.flatnonzero(self.active)
         if not self._over(a):
             return
         ca = self.core_of[a]
         starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
-        self.x[a] = self._capacity(self.x[a], 2, self.Dc[a], self.Db[a], self.Dp[a], self.Dm[a], ca, self.pipe_of[a],
-                                   _CoreSum(self.cores, ca, starts), self.Ob[a] if self.L else None, self.Bb[a] if self.L else None)
+        G = _CoreSum(self.cores, ca, starts)
+        Vc = self.Vc[a]
+        self.x[a] = self._capacity(self.x0[a], 2, self.Dc[a], self.Db[a], self.Dp[a], self.Dm[a], ca, self.pipe_of[a],
+                                   G, self.Ob[a] if self.L else None, self.Bb[a] if self.L else None, Vc)
+        self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
+        self._resum(a, G)
+
+    def _load(self, i: np.ndarray, sign: float) -> None:
+        """Add (``sign`` 1) or remove (-1) the loads of tasks ``i`` at their current rates."""
+        x = sign * self.x[i]
+        xc = x[:, None]
+        core = self.core_of[i]
+        self.Uc += x @ self.Dc[i]
+        np.add.at(self.Ub, core, xc * self.Db[i])
+        np.add.at(self.Up, self.pipe_of[i], x * self.Dp[i])
+        np.add.at(self.Um, core, x * self.Dm[i])
+        if self.L:
+            np.add.at(self.Lo, core, xc * self.Ob[i])
+            np.add.at(self.Lb, core, xc * self.Bb[i])
+
+    def _resum(self, a: np.ndarray, G: "_CoreSum") -> None:
+        """Re-sum the per-server loads of the active tasks ``a`` (grouped by core) exactly."""
+        x = self.x[a]
+        xc = x[:, None]
+        self.Uc = x @ self.Dc[a]
+        self.Ub = G @ (xc * self.Db[a])
+        self.Up = np.bincount(self.pipe_of[a], weights=x * self.Dp[a], minlength=self.P)
+        self.Um = np.bincount(self.core_of[a], weights=x * self.Dm[a], minlength=self.cores)
+        if self.L:
+            self.Lo = G @ (xc * self.Ob[a])
+            self.Lb = G @ (xc * self.Bb[a])
 
     def _over(self, a: np.ndarray) -> bool:
-        """Whether the running tasks ``a`` load any server above its capacity."""
-        x = self.x[a]
-        lim = 1.0 + 1e-9
-        if float((x @ self.Dc[a]).max(initial=0.0)) > lim:
-            return True
-        core = self.core_of[a]
-        ub = np.zeros((self.cores, self.nb))
-        np.add.at(ub, core, x[:, None] * self.Db[a])
-        if float(ub.max(initial=0.0)) > lim:
-            return True
-        if float(np.bincount(self.pipe_of[a], weights=x * self.Dp[a], minlength=self.P).max(initial=0.0)) > lim:
-            return True
-        if float(np.bincount(core, weights=x * self.Dm[a], minlength=self.cores).max(initial=0.0)) > lim:
-            return True
+        """Whether the running tasks ``a`` load any server above its capacity (from the running
+        per-server sums; re-summed exactly when they are within rounding of the limit)."""
+        m = self._max_load()
+        if abs(m - 1.0) > 1e-6:
+            return m > 1.0
+        ca = self.core_of[a]
+        self._resum(a, _CoreSum(self.cores, ca, np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])))
+        return self._max_load() > 1.0 + 1e-9
+
+    def _max_load(self) -> float:
+        m = max(float(self.Uc.max(initial=0.0)), float(self.Ub.max(initial=0.0)), float(self.Up.max(initial=0.0)),
+                float(self.Um.max(initial=0.0)))
         if self.L:
-            lo = np.zeros((self.cores, self.N))
-            lb = np.zeros((self.cores, self.N))
-            np.add.at(lo, core, x[:, None] * self.Ob[a])
-            np.add.at(lb, core, x[:, None] * self.Bb[a])
-            Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
-            if float(Ul.max(initial=0.0)) > lim:
-                return True
-        return False
+            Ul = (self.Lo.ravel() @ self.Mout + self.Lb.ravel() @ self.Mback) / self.link_cap
+            m = max(m, float(Ul.max(initial=0.0)))
+        return m
 
     def _rates(self, i: np.ndarray, link_w) -> None:
         """x and the per-class wait cycles of tasks ``i`` from their current waits."""
@@ -285,8 +330,12 @@ class FluidEngine:
             self.Vp[i] * self.wp[i],
             self.Vm[i] * self.wm[i],
         ], axis=1)
+        self.x0[i] = 1.0 / (self.C[i] + parts.sum(axis=1))
+        self.wr_c0[i] = parts[:, 0]
+        sat = self.Vc[i] @ self.dw
+        parts[:, 0] += sat
         self.wr[i] = parts
-        self.x[i] = 1.0 / (self.C[i] + parts.sum(axis=1))
+        self.x[i] = 1.0 / (1.0 / self.x0[i] + sat)
 
     # ---- the fixed point -------------------------------------------------------------------
     def _solve(self) -> None:
@@ -324,7 +373,7 @@ class FluidEngine:
             if it > 0 and float(np.max(np.abs(xn - x_free) / xn)) < TOL:
                 break
             x_free = xn
-            x = self._capacity(xn, 2, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None)
+            x = self._capacity(xn, 2, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
             xc = x[:, None]
             # controllers (own share excluded)
             Ui = xc * Dc
@@ -375,15 +424,50 @@ class FluidEngine:
         self.Wp = self._server_wait(x, Dp, Vp, wp, pipe, self.P)
         self.Wm = self._server_wait(x, Dm, Am, wm, core, self.cores)
         self._rates(a, self._link_wait(core))
-        x = self.x[a]
-        x = self._capacity(x, 8, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None)
+        x = self._capacity(self.x0[a], 8, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
         self.x[a] = x
+        self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
+        self._resum(a, G)
 
 
-    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb):
-        """Scale down, in proportion, the rates of the tasks on any server above its capacity
+    def _saturate(self, x0, Dc, Vc):
+        """Rates with the queue a saturated controller builds: the wait ``dw_r`` (≥ 0, one per
+        controller) that every waited visit there adds, chosen so that no controller is loaded
+        above its capacity (``Σ_i x_i D_ir ≤ 1``) and ``dw_r`` is 0 where it is below.
+
+        In a closed network a saturated FIFO server holds the surplus population in its queue:
+        a task pays that queue once per request it waits for there, so a task that visits the
+        hot controller rarely is slowed little and keeps the other controllers busy.  Solved by
+        Newton steps per controller (the load is convex and decreasing in ``dw_r``) with the
+        derivative of all the controllers that hold a wait moving together (they share tasks: a
+        per-controller derivative overshoots and oscillates), started from the previous solution."""
+        dw = self.dw
+        R0 = 1.0 / x0
+        for _ in range(SAT_ITER):
+            T = R0 + Vc @ dw
+            x = 1.0 / T
+            g = x @ Dc - 1.0
+            if float(g.max(initial=-1.0)) <= SAT_TOL and not bool(((dw > 0) & (g < -SAT_SLACK)).any()):
+                break
+            # the controllers whose wait moves together (overloaded, or holding a wait) slow a
+            # task jointly: the derivative of U_r when all of them move by the same amount
+            act = (g > 0) | (dw > 0)
+            d = (x * x * (Vc @ act.astype(np.float64))) @ Dc
+            step = np.divide(g, d, out=np.zeros_like(g), where=(d > 0) & act)
+            dw = np.maximum(dw + step, 0.0)
+        else:
+            x = 1.0 / (R0 + Vc @ dw)
+        self.dw = dw
+        return x
+
+    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb, Vc=None):
+        """Rates within every server's capacity, from the rates ``x`` without saturation: the
+        controllers first by their queues (`_saturate`, when ``Vc`` is given), then any server
+        still above its capacity scales down, in proportion, the rates of the tasks on it
         (traffic the threads do not wait for, such as DMA words and posted writes, is not held
         back by waits)."""
+        if Vc is not None:
+            x = self._saturate(x, Dc, Vc)
         n, N, L = x.size, self.N, self.L
         for _ in range(rounds):
             f = np.ones(n)
