@@ -82,6 +82,20 @@ SAT_SLACK = 1e-2
 DAMP = 0.5
 
 
+def _rows_dot(M, rows: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """``v @ M[rows]`` for a dense or CSR ``M`` without building the row slice (a few rows)."""
+    if not sp.issparse(M):
+        return v @ M[rows]
+    keep = v != 0
+    rows, v = rows[keep], v[keep]
+    s, cnt = M.indptr[rows], M.indptr[rows + 1] - M.indptr[rows]
+    tot = int(cnt.sum())
+    if tot == 0:
+        return np.zeros(n)
+    idx = np.repeat(s - np.cumsum(cnt) + cnt, cnt) + np.arange(tot)
+    return np.bincount(M.indices[idx], weights=M.data[idx] * np.repeat(v, cnt), minlength=n)
+
+
 class _CoreSum:
     """Per-core sums of rows grouped by core (rows in thread order): ``(G @ X)[c]`` = Σ of the
     rows of core ``c``."""
@@ -148,6 +162,7 @@ class FluidEngine:
         self.Um = np.zeros(cfg.cores)
         self.Lo = np.zeros((cfg.cores, N))
         self.Lb = np.zeros((cfg.cores, N))
+        self.Ul = np.zeros(max(self.L, 1))  # link utilisation (bytes per cycle / capacity)
         self.events: list = [None] * T
         self.t_last = 0.0
         self.wake = None
@@ -160,7 +175,7 @@ class FluidEngine:
             self.Mout = sp.vstack([topo.out_T[p].T for p in range(self.cores)]).tocsr()[:, : self.L]
             self.Mback = sp.vstack([topo.back_T[p].T for p in range(self.cores)]).tocsr()[:, : self.L]
             self.Mboth = (self.Mout + self.Mback).tocsr()
-            if self.Mout.shape[0] * self.L <= 4_000_000:  # small fabrics: dense products are faster
+            if self.Mout.shape[0] * self.L <= 200_000:  # small fabrics: dense products are faster
                 self.Mout, self.Mback, self.Mboth = self.Mout.toarray(), self.Mback.toarray(), self.Mboth.toarray()
         env.process(self._manager())
 
@@ -288,8 +303,11 @@ class FluidEngine:
         np.add.at(self.Up, self.pipe_of[i], x * self.Dp[i])
         np.add.at(self.Um, core, x * self.Dm[i])
         if self.L:
-            np.add.at(self.Lo, core, xc * self.Ob[i])
-            np.add.at(self.Lb, core, xc * self.Bb[i])
+            lo, lb = xc * self.Ob[i], xc * self.Bb[i]
+            np.add.at(self.Lo, core, lo)
+            np.add.at(self.Lb, core, lb)
+            rows = (core[:, None] * self.N + np.arange(self.N)).ravel()
+            self.Ul += (_rows_dot(self.Mout, rows, lo.ravel(), self.L) + _rows_dot(self.Mback, rows, lb.ravel(), self.L)) / self.link_cap
 
     def _resum(self, a: np.ndarray, G: "_CoreSum") -> None:
         """Re-sum the per-server loads of the active tasks ``a`` (grouped by core) exactly."""
@@ -302,23 +320,19 @@ class FluidEngine:
         if self.L:
             self.Lo = G @ (xc * self.Ob[a])
             self.Lb = G @ (xc * self.Bb[a])
+            self.Ul = (self.Lo.ravel() @ self.Mout + self.Lb.ravel() @ self.Mback) / self.link_cap
 
     def _over(self, a: np.ndarray) -> bool:
-        """Whether the running tasks ``a`` load any server above its capacity (from the running
-        per-server sums; re-summed exactly when they are within rounding of the limit)."""
-        m = self._max_load()
-        if abs(m - 1.0) > 1e-6:
-            return m > 1.0
-        ca = self.core_of[a]
-        self._resum(a, _CoreSum(self.cores, ca, np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])))
-        return self._max_load() > 1.0 + 1e-9
+        """Whether the running tasks ``a`` load any server above its capacity, from the running
+        per-server sums (kept exact to rounding: re-summed after every re-rating of all tasks;
+        a server left at capacity by the last scaling reads as full, not over)."""
+        return self._max_load() > 1.0 + 1e-6
 
     def _max_load(self) -> float:
         m = max(float(self.Uc.max(initial=0.0)), float(self.Ub.max(initial=0.0)), float(self.Up.max(initial=0.0)),
                 float(self.Um.max(initial=0.0)))
         if self.L:
-            Ul = (self.Lo.ravel() @ self.Mout + self.Lb.ravel() @ self.Mback) / self.link_cap
-            m = max(m, float(Ul.max(initial=0.0)))
+            m = max(m, float(self.Ul.max(initial=0.0)))
         return m
 
     def _rates(self, i: np.ndarray, link_w) -> None:
