@@ -229,6 +229,15 @@ def test_two_dies_run_and_use_the_optical_links(cfg):
     assert res.unit_busy_cycles["die_link_avg"] > 0
 
 
+def test_four_dies_with_saturated_links(cfg):
+    # four dies keep the route matrices sparse; links thin enough to saturate exercise the
+    # per-core link capacity check on them (it crashed there once) and must cost cycles
+    wl = {"kernel": "spmv", "dataflow": "dma", "rmat_scale": 8}
+    wide = run_piuma(with_overrides(cfg, {"dies": 4}), wl, seed=0)[0]
+    thin = run_piuma(with_overrides(cfg, {"dies": 4, "network.link_bytes_per_cycle": 2}), wl, seed=0)[0]
+    assert thin.total_cycles > 1.5 * wide.total_cycles
+
+
 @pytest.mark.slow
 def test_dram_curve_queue_model(cfg):
     # controllers' waits from archsim.dram's command-level DDR5 curve (opt-in)

@@ -506,9 +506,8 @@ class FluidEngine:
                     cols = np.arange(self.cores * N)
                     So = sp.csr_array((lo.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
                     Sb = sp.csr_array((lb.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
-                    used = np.asarray((So @ self.Mout + Sb @ self.Mback)) > 0
-                    if sp.issparse(used):
-                        used = used.toarray()
+                    load = So @ self.Mout + Sb @ self.Mback
+                    used = (load.toarray() if sp.issparse(load) else np.asarray(load)) > 0
                     fcore = np.maximum(np.where(used, Ul[None, :], 0.0).max(axis=1), 1.0)
                     f = np.maximum(f, fcore[core])
             if float(f.max()) <= 1.0 + 1e-9:
