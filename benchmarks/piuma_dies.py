@@ -2,6 +2,7 @@
 
     PYTHONPATH=$PWD python benchmarks/piuma_dies.py --kernel spmv --dataflow dma --scale 14 --out out/piuma_dies_spmv.png
     PYTHONPATH=$PWD python benchmarks/piuma_dies.py --kernel spgemm --dataflow rowwise-hash --scale 12 --out out/piuma_dies_spgemm.png
+    PYTHONPATH=$PWD python benchmarks/piuma_dies.py --plot-only out/dies.json --out out/dies.png   # redraw
 
 Work is partitioned over all threads of all dies (nnz-balanced contiguous ranges, so each die
 gets a contiguous block of rows); data is interleaved over all controllers of all dies (the
@@ -21,6 +22,13 @@ from archsim.config import load_config, with_overrides
 from archsim.piuma.run import run_piuma
 
 
+def plot(pts: list[dict], out: str, title: str) -> None:
+    from archsim.plots import plot_scaling
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    plot_scaling(pts, "cores", "cycles", out, speedup=True, ideal=True, title=title)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", default="spmv")
@@ -29,7 +37,11 @@ def main(argv=None) -> int:
     ap.add_argument("--dies", default="1,2,4,8,16")
     ap.add_argument("--out")
     ap.add_argument("--json")
+    ap.add_argument("--plot-only", metavar="JSON", help="only draw --out from the points of an earlier --json")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        plot(json.loads(Path(args.plot_only).read_text()), args.out, f"{args.kernel}/{args.dataflow}, R-MAT s{args.scale}: dies x 8 cores")
+        return 0
     cfg = load_config("piuma", expect="piuma")
     pts = []
     print(f"{args.kernel}/{args.dataflow} on R-MAT s{args.scale}")
@@ -45,13 +57,10 @@ def main(argv=None) -> int:
         pts.append(p)
         s = pts[0]["cycles"] / p["cycles"]
         print(f"| {d} | {p['cores']} | {p['cycles']} | {s:.2f}x | {100 * s / d:.0f}% | {100 * p['bw']:.1f} | {p['die_link_ratio']:.2f} | {p['wall_s']:.0f} |", flush=True)
-    if args.out:
-        from archsim.piuma.plots import plot_scaling
-
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        plot_scaling(pts, args.out, title=f"{args.kernel}/{args.dataflow}, R-MAT s{args.scale}: dies x 8 cores")
-    if args.json:
+    if args.json:  # before the plot: a plotting problem must not lose the measurements
         Path(args.json).write_text(json.dumps(pts, indent=1))
+    if args.out:
+        plot(pts, args.out, f"{args.kernel}/{args.dataflow}, R-MAT s{args.scale}: dies x 8 cores")
     return 0
 
 
