@@ -32,7 +32,7 @@ What is modelled
   engines, or traffic the threads do not wait for: posted writes, DMA words) then scales down,
   in proportion, the rates of the tasks on it.  (Scaling every task on a hot controller by the
   same factor, as the first version did, ties all controllers to the hottest one at every
-  instant: polblogs DMA SpMV 11.6% slower than the access level, now 5.8%.)
+  instant: polblogs DMA SpMV 11.6% slower than the access level, now 4.8%.)
 * **A DMA gather** is its own stage, before the rest of its task (the caller runs two tasks in
   a row): its words load the engine (one visit per command: the burst), the controllers and the
   links, and the thread waits once per command.
@@ -160,8 +160,6 @@ class FluidEngine:
         self.Ub = np.zeros((cfg.cores, nb))
         self.Up = np.zeros(self.P)
         self.Um = np.zeros(cfg.cores)
-        self.Lo = np.zeros((cfg.cores, N))
-        self.Lb = np.zeros((cfg.cores, N))
         self.Ul = np.zeros(max(self.L, 1))  # link utilisation (bytes per cycle / capacity)
         self.events: list = [None] * T
         self.t_last = 0.0
@@ -281,9 +279,9 @@ class FluidEngine:
         self._rates(i, self._link_wait(core))
         self._load(i, 1.0)
         # the newcomers must not overfill a server either: scale everyone on it in proportion
-        a = np.flatnonzero(self.active)
-        if not self._over(a):
+        if not self._over():
             return
+        a = np.flatnonzero(self.active)
         ca = self.core_of[a]
         starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
         G = _CoreSum(self.cores, ca, starts)
@@ -304,8 +302,6 @@ class FluidEngine:
         np.add.at(self.Um, core, x * self.Dm[i])
         if self.L:
             lo, lb = xc * self.Ob[i], xc * self.Bb[i]
-            np.add.at(self.Lo, core, lo)
-            np.add.at(self.Lb, core, lb)
             rows = (core[:, None] * self.N + np.arange(self.N)).ravel()
             self.Ul += (_rows_dot(self.Mout, rows, lo.ravel(), self.L) + _rows_dot(self.Mback, rows, lb.ravel(), self.L)) / self.link_cap
 
@@ -318,22 +314,16 @@ class FluidEngine:
         self.Up = np.bincount(self.pipe_of[a], weights=x * self.Dp[a], minlength=self.P)
         self.Um = np.bincount(self.core_of[a], weights=x * self.Dm[a], minlength=self.cores)
         if self.L:
-            self.Lo = G @ (xc * self.Ob[a])
-            self.Lb = G @ (xc * self.Bb[a])
-            self.Ul = (self.Lo.ravel() @ self.Mout + self.Lb.ravel() @ self.Mback) / self.link_cap
+            lo, lb = G @ (xc * self.Ob[a]), G @ (xc * self.Bb[a])
+            self.Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
 
-    def _over(self, a: np.ndarray) -> bool:
-        """Whether the running tasks ``a`` load any server above its capacity, from the running
+    def _over(self) -> bool:
+        """Whether the running tasks load any server above its capacity, from the running
         per-server sums (kept exact to rounding: re-summed after every re-rating of all tasks;
         a server left at capacity by the last scaling reads as full, not over)."""
-        return self._max_load() > 1.0 + 1e-6
-
-    def _max_load(self) -> float:
         m = max(float(self.Uc.max(initial=0.0)), float(self.Ub.max(initial=0.0)), float(self.Up.max(initial=0.0)),
-                float(self.Um.max(initial=0.0)))
-        if self.L:
-            m = max(m, float(self.Ul.max(initial=0.0)))
-        return m
+                float(self.Um.max(initial=0.0)), float(self.Ul.max(initial=0.0)) if self.L else 0.0)
+        return m > 1.0 + 1e-6
 
     def _rates(self, i: np.ndarray, link_w) -> None:
         """x and the per-class wait cycles of tasks ``i`` from their current waits."""
@@ -474,14 +464,13 @@ class FluidEngine:
         self.dw = dw
         return x
 
-    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb, Vc=None):
+    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb, Vc):
         """Rates within every server's capacity, from the rates ``x`` without saturation: the
-        controllers first by their queues (`_saturate`, when ``Vc`` is given), then any server
+        controllers first by their queues (`_saturate`; ``Vc``: the waited visits), then any server
         still above its capacity scales down, in proportion, the rates of the tasks on it
         (traffic the threads do not wait for, such as DMA words and posted writes, is not held
         back by waits)."""
-        if Vc is not None:
-            x = self._saturate(x, Dc, Vc)
+        x = self._saturate(x, Dc, Vc)
         n, N, L = x.size, self.N, self.L
         for _ in range(rounds):
             f = np.ones(n)
