@@ -34,8 +34,10 @@ What is modelled
   same factor, as the first version did, ties all controllers to the hottest one at every
   instant: polblogs DMA SpMV 11.6% slower than the access level, now 4.8%.)
 * **A DMA gather** is its own stage, before the rest of its task (the caller runs two tasks in
-  a row): its words load the engine (one visit per command: the burst), the controllers and the
-  links, and the thread waits once per command.
+  a row; `archsim.piuma.model`): the core's engine serves commands first come, first served, so
+  the caller admits one command per engine at a time; its words load the engine, the
+  controllers and the links, and the burst waits ``1 / max_outstanding`` of a controller's wait
+  per word (the engine's window of words in flight fills as the queues grow).
 * **Links** are shared by every core: their waits are computed from the aggregate load (no own-
   share correction), and a round trip to controller ``c`` waits at every link of its route out
   and back (`Topology.paths`).
@@ -52,7 +54,11 @@ the transient of a queue (the rates jump to the new fixed point when a task star
 Cost: a full fixed-point solve (``O(running tasks × controllers)`` per iteration plus a sparse
 product over the links; 3 iterations from the previous solution) once ``REFRESH`` = 5% of the
 running tasks have started or ended; in between, a new task takes the waits the running ones
-make, and only the capacity check runs.  This is an approximation chosen for speed: when it
+make, and only the capacity check runs.  A solve iterates to convergence (up to ``MAX_ITER``)
+only the first time or when most running tasks are new to it; a thread's first task starts
+from the waits the running ones make, like any new task (iterating to convergence whenever a
+thread started its first task cost row-wise SpGEMM at R-MAT s18 more than 30 CPU minutes,
+because its threads start late, waiting for scratchpad room).  This is an approximation chosen for speed: when it
 was introduced, it moved DMA SpMV by up to 9% against a solve at every change (R-MAT s9:
 1,869 vs 1,718 cycles; access level 1,896) and the other SpMV variants by ≤ 1.1%; the
 comparison with the access level (BENCHMARKS.md) is of this default.
@@ -225,7 +231,7 @@ class FluidEngine:
             if self.dirty:
                 self.dirty = False
                 n = int(self.active.sum())
-                if self.changes >= max(1.0, REFRESH * n) or bool(self.cold[self.active].any()):
+                if self.changes >= max(1.0, REFRESH * n) or self.full_solves == 0:
                     self._solve()
                 else:
                     self._quick()
@@ -271,11 +277,8 @@ class FluidEngine:
         self.new[:] = False
         if i.size == 0:
             return
-        core, pipe = self.core_of[i], self.pipe_of[i]
-        self.wc[i] = self.Wc
-        self.wb[i] = self.Wb[core]
-        self.wp[i] = self.Wp[pipe]
-        self.wm[i] = self.Wm[core]
+        core = self.core_of[i]
+        self._seed(i)
         self._rates(i, self._link_wait(core))
         self._load(i, 1.0)
         # the newcomers must not overfill a server either: scale everyone on it in proportion
@@ -290,6 +293,16 @@ class FluidEngine:
                                    G, self.Ob[a] if self.L else None, self.Bb[a] if self.L else None, Vc)
         self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
         self._resum(a, G)
+
+    def _seed(self, i: np.ndarray) -> None:
+        """Start the waits of tasks ``i`` from those a request arriving now meets (the last
+        solve's queues; the task's own share is not in them yet)."""
+        core = self.core_of[i]
+        self.wc[i] = self.Wc
+        self.wb[i] = self.Wb[core]
+        self.wp[i] = self.Wp[self.pipe_of[i]]
+        self.wm[i] = self.Wm[core]
+        self.cold[i] = False
 
     def _load(self, i: np.ndarray, sign: float) -> None:
         """Add (``sign`` 1) or remove (-1) the loads of tasks ``i`` at their current rates."""
@@ -356,6 +369,13 @@ class FluidEngine:
         Db, Vb, Ab = self.Db[a], self.Vb[a], self.Ab[a]
         Dp, Vp = self.Dp[a], self.Vp[a]
         Dm, Vm, Am = self.Dm[a], self.Vm[a], self.Am[a]
+        # a slot's first task starts from the waits the running tasks make (the last solve's);
+        # the fixed point is iterated to convergence only when the previous one says little:
+        # the first solve, or when most running tasks are new to it (a phase starts)
+        coldm = self.cold[a]
+        cold = self.full_solves == 0 or float(coldm.mean()) > 0.5
+        if self.full_solves > 0 and coldm.any():
+            self._seed(a[coldm])
         wc, wb, wp, wm = self.wc[a], self.wb[a], self.wp[a], self.wm[a]
         wl = self.wl
         # active slots are in thread order, hence grouped by core: per-core sums by reduceat
@@ -369,7 +389,6 @@ class FluidEngine:
         bound = float(n)
         x = x_free = 1.0 / C
         it = 0
-        cold = bool(self.cold[a].any())
         for it in range(MAX_ITER if cold else WARM_ITER):
             link_w = (self.Mboth @ wl).reshape(self.cores, N)[core] if L else 0.0
             R = C + (Vc * (wc + link_w)).sum(axis=1) + (Vb * wb).sum(axis=1) + Vp * wp + Vm * wm
