@@ -29,7 +29,8 @@ What is simulated, and at what granularity
   server fairly: their rates come from approximate mean-value analysis of the closed network
   they form, re-solved when a task starts or ends (`archsim.piuma.fluid`); this gives both the
   loaded latency below saturation and the slow-down at saturation.  A DMA gather is a stage of
-  its own before the rest of its task.  The three bullets below describe the older first-come
+  its own before the rest of its task, and each core's DMA engine serves its commands first
+  come, first served (one burst at a time, the last word back a round trip later).  The three bullets below describe the older first-come
   calendars (``sim.contention: calendar``), kept for comparison.
 * **Loaded latency (below saturation).**  Every visit of an operation to a shared server adds
   the server's queueing wait (`archsim.piuma.queueing`; M/G/1 by default, with the service-
@@ -378,7 +379,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     rho_max = cfg.sim.queue_rho_max
     dma_lat = float(topo.latency.mean())
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0,
-             "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0}
+             "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0, "dma_queue": 0.0}
 
     def task_ctrl(dem: TaskDemands, t: int, grab: bool, q_ctrl: int):
         """Task ``t``'s per-controller (slots, trips, requests, answered requests, bytes out,
@@ -491,6 +492,8 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
 
         fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals(),
                             ctrl_curve=None if cfg.dram.queue_model == "md1" else ctrl_curve)
+        dma_engines = [simpy.Resource(env, capacity=1) for _ in range(cfg.cores)]  # FIFO command queues
+        dma_mix = [None, None]  # (block demands, their gathers' share per controller)
 
     def fluid_task(blk: SimBlock, tid: int, t: int, core: int, pipe: int, grab: bool, q_ctrl: int):
         """Start task ``t`` of ``blk`` on thread ``tid`` under fair sharing; returns its duration."""
@@ -506,19 +509,49 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         deposits = float(prog.sp_writes[t]) if prog.dma_cmds[t] > 0 else 0.0
         visits_b = waited_b + deposits / nb
         dma_words = float(dem.dma_words[t])
-        dur = 0.0
+        t_start = env.now
         if dem.dma_part is not None and dma_words > 0:
-            # the gather first: the thread is stalled while its command is in flight (S1 §V-A);
-            # its words are pipelined, the command waits once at the controllers they visit
+            # the gather first: the thread is stalled while its command is in flight (S1 §V-A).
+            # The core's DMA engine serves commands first come, first served (as the access
+            # level does): a command waits for the bursts ahead of it, then its words leave at
+            # the engine's rate, min(issue rate, max_outstanding / latency) (Little's law), or
+            # at the controllers' and links' share when they are full: the engine keeps
+            # max_outstanding words in flight, so a queue of w cycles at a controller slows the
+            # burst by w / max_outstanding per word sent there.  The engine then passes to the
+            # next command and the last word returns a round trip later.  (Sharing the engine
+            # fairly among all its commands instead keeps the threads of a core in lock step:
+            # all gather, then all compute, with DRAM idle in between; R-MAT s16 DMA SpMV was
+            # 10% slower than the access level.)
+            # The controllers see the mix of the engine's window, not of one command: a command
+            # of k words weighs min(1, k / max_outstanding) in it, the block's gathers the rest
+            # (a small command's few words would otherwise pace the engine by the controller
+            # they happen to hit most).
             ds, do, dbk = dem.dma_part[0][t], dem.dma_part[1][t], dem.dma_part[2][t]
             dtot = float(ds.sum())
+            own = min(1.0, dtot / cfg.dma.max_outstanding)
+            if own < 1.0 and dtot > 0:
+                if dma_mix[0] is not dem:
+                    tot = dem.dma_part[0].sum(axis=0)
+                    dma_mix[0], dma_mix[1] = dem, tot / max(float(tot.sum()), 1e-300)
+                ds_w = own * ds + (1.0 - own) * dtot * dma_mix[1]
+                do_w, dbk_w = ds_w * (float(do.sum()) / dtot), ds_w * (float(dbk.sum()) / dtot)
+            else:
+                ds_w, do_w, dbk_w = ds, do, dbk
             cmds = float(prog.dma_cmds[t])
+            ctrl_d = {"demand": ds_w * slot_cycles, "waited": ds_w / cfg.dma.max_outstanding, "visits": ds_w,
+                      "out_bytes": do_w, "back_bytes": dbk_w, "out_reqs": ds_w, "back_reqs": ds_w}
             d_reqs = ds  # DMA words are reads: one request, one slot each
-            ctrl_d = {"demand": ds * slot_cycles, "waited": cmds * ds / dtot if dtot > 0 else np.zeros_like(ds), "visits": d_reqs,
-                      "out_bytes": do, "back_bytes": dbk, "out_reqs": d_reqs, "back_reqs": d_reqs}
             zb = np.zeros(nb)
-            dur += yield from fluid.run(tid, dma_chain, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0),
-                                        (dma_words / dma_cap, cmds, cmds))  # one visit per command: its burst
+            burst = dma_words / dma_cap
+            req = dma_engines[core].request()
+            asked = env.now
+            yield req
+            stats["dma_queue"] += env.now - asked
+            # the engine is held by this command alone: no wait at it
+            yield from fluid.run(tid, burst, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0), (burst, 0.0, cmds))
+            dma_engines[core].release(req)
+            # the last word's round trip (its queueing at the controllers is in the burst's pace)
+            yield env.timeout(max(dma_chain - burst, 0.0))
             # the rest of the task: what the gather did not move
             rest = (slots - ds, outb - do, backb - dbk, reqs - d_reqs, breqs - d_reqs)
             visits_b = waited_b
@@ -528,8 +561,9 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         r_slots, r_out, r_back, r_reqs, r_breqs = rest
         ctrl = {"demand": r_slots * slot_cycles, "waited": trips, "visits": r_reqs, "out_bytes": r_out, "back_bytes": r_back,
                 "out_reqs": r_reqs, "back_reqs": r_breqs}
-        dur += yield from fluid.run(tid, chain0, ctrl, (bank_d, waited_b, visits_b),
-                                    (float(prog.instr[t]) / issue, float(dem.mem_ops[t])), (0.0, 0.0, 0.0))
+        yield from fluid.run(tid, chain0, ctrl, (bank_d, waited_b, visits_b),
+                             (float(prog.instr[t]) / issue, float(dem.mem_ops[t])), (0.0, 0.0, 0.0))
+        dur = env.now - t_start
         busy_f[r_ctrl] += slots * slot_cycles
         busy_f[r_pipe[pipe]] += float(prog.instr[t]) / issue
         busy_f[r_bank[core * nb:(core + 1) * nb]] += bank_d
@@ -660,8 +694,8 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     rb = lambda r: float(busy[r].sum())  # noqa: E731
     if fluid is not None:
         fw = fluid.waits
-        stats["wait"] = sum(fw.values())
-        stats["w_ctrl"], stats["w_bank"], stats["w_pipe"] = fw["ctrl"], fw["bank"], fw["pipe"] + fw["dma"]
+        stats["wait"] = sum(fw.values()) + stats["dma_queue"]
+        stats["w_ctrl"], stats["w_bank"], stats["w_pipe"] = fw["ctrl"], fw["bank"], fw["pipe"] + fw["dma"] + stats["dma_queue"]
         stats["bank_stall"] = fw["bank"]
     return SimOutcome(
         total_cycles=float(env.now),
