@@ -1,7 +1,9 @@
 """SpMV schedules y = A·x for the PIUMA-like fabric (the four variants of the PIUMA paper's Table I).
 
 One task = a chunk of consecutive work items, about ``nnz / (threads · tasks_per_thread)`` of
-them (at least 16): the items are, in CSR order, each row's pointer followed by its nonzeros,
+them (at least 16, and at most ``scratchpad_bytes / (8 · threads_per_core)``, so that every
+thread of a core can hold its gathered ``x`` in the scratchpad at once; this bound acts from
+about R-MAT s21 with the default fabric): the items are, in CSR order, each row's pointer followed by its nonzeros,
 so hub rows of power-law graphs are split.  Per task the thread streams the row pointers of its
 rows (each pointer read once: ``rows + 1`` words), the column indices and the values of its
 nonzeros (contiguous in CSR), gathers ``x[col]`` for every nonzero and writes ``y`` for its
@@ -81,7 +83,10 @@ class SpmvPlan:
         self.a_len = np.diff(A.indptr).astype(np.int64)
         self.item_of_row = A.indptr[:-1].astype(np.int64) + np.arange(n, dtype=np.int64)  # the pointer item
         self.n_items = n + A.nnz
-        self.target = float(costs.task_nnz) or max(16.0, A.nnz / (shape.threads * costs.tasks_per_thread))
+        # automatic size: at most what lets every thread of a core hold its gathered x in the
+        # scratchpad at once (8 bytes per nonzero), so that DMA threads never wait for room
+        fit = max(16.0, shape.scratchpad_bytes / (8.0 * shape.threads_per_core))
+        self.target = float(costs.task_nnz) or min(max(16.0, A.nnz / (shape.threads * costs.tasks_per_thread)), fit)
         nt = int(np.floor((self.n_items - 1) / self.target)) + 1 if self.n_items else 0
         self.task_start = np.ceil(np.arange(nt + 1) * self.target).astype(np.int64)
         self.task_start[-1] = self.n_items
