@@ -57,8 +57,8 @@ def main(argv=None) -> int:
         pts.append(p)
         s = pts[0]["cycles"] / p["cycles"]
         print(f"| {d} | {p['cores']} | {p['cycles']} | {s:.2f}x | {100 * s / d:.0f}% | {100 * p['bw']:.1f} | {p['die_link_ratio']:.2f} | {p['wall_s']:.0f} |", flush=True)
-    if args.json:  # before the plot: a plotting problem must not lose the measurements
-        Path(args.json).write_text(json.dumps(pts, indent=1))
+        if args.json:  # after every point, before the plot: a stopped run or a plotting problem keeps what was measured
+            Path(args.json).write_text(json.dumps(pts, indent=1))
     if args.out:
         plot(pts, args.out, f"{args.kernel}/{args.dataflow}, R-MAT s{args.scale}: dies x 8 cores")
     return 0
