@@ -17,11 +17,11 @@ def setup():
     return cfg, Topology.build(cfg)
 
 
-def _run(cfg, topo, tasks):
+def _run(cfg, topo, tasks, t0=0.0, max_steps=None):
     """``tasks``: list of (thread, start, chain, reads per controller[, waited visits per
     controller]); waited defaults to every read (a DMA gather waits once per command); returns
-    end times."""
-    env = simpy.Environment()
+    end times.  ``t0``: the clock at the start; ``max_steps``: stop after that many events."""
+    env = simpy.Environment(initial_time=t0)
     T = cfg.threads
     slot = cfg.dram.access_bytes / cfg.dram.bytes_per_cycle_per_controller
     eng = FluidEngine(env, cfg, topo, T, np.arange(T) // cfg.threads_per_core, pipeline_of_thread(cfg, np.arange(T)),
@@ -41,8 +41,27 @@ def _run(cfg, topo, tasks):
 
     for i, task in enumerate(tasks):
         env.process(proc(i, *task))
-    env.run()
+    if max_steps is None:
+        env.run()
+    else:
+        for _ in range(max_steps):
+            if env.peek() == float("inf"):
+                break
+            env.step()
     return ends
+
+
+def test_tasks_end_late_in_a_long_run(setup):
+    # at 2^36 cycles the clock resolves 1.5e-5 cycles: a task left with less than that (but more
+    # than the millionth of a cycle that counts as done) could not move the clock and the
+    # engine spun forever (row-wise SpGEMM at R-MAT s18, ~2e10 cycles, never finished)
+    cfg, topo = setup
+    reads = np.zeros(cfg.controllers)
+    reads[0] = 10
+    tasks = [(t, 0.0, 1000.0 + 0.37 * t + 3e-6, reads) for t in range(40)]
+    ends = _run(cfg, topo, tasks, t0=float(2**36), max_steps=20_000)
+    assert len(ends) == 40
+    assert max(ends.values()) - 2**36 == pytest.approx(1000.0 + 0.37 * 39, rel=1e-3)
 
 
 def test_alone_a_task_takes_its_chain(setup):
