@@ -30,8 +30,9 @@ What is simulated, and at what granularity
   they form, re-solved when a task starts or ends (`archsim.piuma.fluid`); this gives both the
   loaded latency below saturation and the slow-down at saturation.  A DMA gather is a stage of
   its own before the rest of its task, and each core's DMA engine serves its commands first
-  come, first served (one burst at a time, the last word back a round trip later).  The three bullets below describe the older first-come
-  calendars (``sim.contention: calendar``), kept for comparison.
+  come, first served (one burst at a time, the last word back a round trip later).  The three
+  bullets below describe the older first-come calendars (``sim.contention: calendar``), kept
+  for comparison.
 * **Loaded latency (below saturation).**  Every visit of an operation to a shared server adds
   the server's queueing wait (`archsim.piuma.queueing`; M/G/1 by default, with the service-
   time moments of the program's own request mix): each round trip gets the wait at its
