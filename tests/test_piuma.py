@@ -287,3 +287,38 @@ def test_api_dispatch(small_cfg):
 
     res = simulate(small_cfg, {"kernel": "spmv", "dataflow": "cached", "matrix": "karate"}, seed=0)
     assert res.schedule == "spmv/cached/nnz" and res.seed == 0
+
+
+@pytest.mark.parametrize("iw,dies,occ", [(8, 1, 2.0), (1, 1, 2.0), (2, 3, 1.5), (64, 2, 2.0), (8, 16, 2.0)])
+def test_controller_sums_match_the_per_controller_pass(iw, dies, occ):
+    # the O(runs) ramp sums (interleaved mapping) against one pass over the runs per
+    # controller: per-(task, controller) sums identical, moments equal to rounding
+    from archsim.piuma import fabric as F
+
+    cfg = with_overrides(load_config("piuma", expect="piuma"), {"dies": dies, "dram.interleave_words": iw, "dram.atomic_occupancy": occ})
+    rng = np.random.default_rng(iw * 100 + dies)
+    n, nt = 4000, 37
+    g0 = min(cfg.cache.line_bytes // 8, iw)
+    lo = rng.integers(0, 1 << 20, n)
+    ln = np.where(rng.random(n) < 0.2, rng.integers(0, 5000, n), rng.integers(0, 40, n))
+    ln[rng.random(n) < 0.05] = 0  # cache hits move nothing
+    g = np.where(rng.random(n) < 0.6, g0, 1)
+    aligned = (g > 1) & (rng.random(n) < 0.5)  # line-rounded cached reads
+    lo[aligned] = lo[aligned] // g0 * g0
+    hi = lo + ln
+    hi[aligned] = -(-hi[aligned] // g0) * g0
+    task = np.sort(rng.integers(0, nt, n))
+    kind = rng.integers(0, 3, n)
+    is_read, is_write = kind == 0, kind == 1
+    is_dma = (rng.random(n) < 0.1) & (g == 1)
+    occupancy = np.where(kind == 2, occ, 1.0)
+    waits = ~is_write & ~is_dma
+    args = (task, nt, lo, hi, g, occupancy, is_read, is_write, waits, is_dma, cfg, int(hi.max()))
+    fast, dense = F._controller_sums(*args), F._controller_sums_dense(*args)
+    for f in ("slots", "trips", "reqs", "breqs", "outb", "backb"):
+        assert np.array_equal(getattr(fast, f), getattr(dense, f)), f
+    for x, y in zip(fast.dma, dense.dma):
+        assert np.array_equal(x, y)
+    for f in ("s1", "s2", "m1", "m2"):
+        assert getattr(fast, f) == pytest.approx(getattr(dense, f), rel=1e-12), f
+    assert dense.slots.sum() > 0 and (dense.slots > 0).sum(axis=1).max() == cfg.controllers

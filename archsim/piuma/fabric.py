@@ -371,24 +371,114 @@ def controller_of_words(words: np.ndarray, cfg: PiumaConfig, total_words: int) -
     return np.minimum(words // block, N - 1)
 
 
-def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_state: np.ndarray | None = None) -> TaskDemands:
-    """Per-task demands of ``prog`` on the fabric ``cfg`` (see module doc)."""
+@dataclass(frozen=True)
+class _CtrlSums:
+    """Per-(task, controller) sums over a program's runs and the service-time moments."""
+
+    slots: np.ndarray  # access slots (words x occupancy)
+    trips: np.ndarray  # requests the thread waits for
+    reqs: np.ndarray  # requests
+    breqs: np.ndarray  # requests answered by a message back
+    outb: np.ndarray  # message bytes out
+    backb: np.ndarray  # message bytes back
+    dma: tuple | None  # (slots, outb, backb) of the DMA runs
+    s1: float  # sum over requests of slots, and of slots^2 / requests per (run, controller)
+    s2: float
+    m1: float  # the same for message bytes
+    m2: float
+
+
+class _Ramp:
+    """How the units ``[lo, hi)`` of every run (``unit`` words or request pieces per
+    interleave unit, per run) are dealt round-robin to ``N`` controllers, summed per task
+    without forming runs x controllers.  With ``P = N·unit``, ``q, r = divmod(x, P)``,
+    ``u, e = divmod(r, unit)``, controller ``c`` holds ``q·unit + unit·[c < u] + e·[c = u]`` of
+    ``[0, x)`` (`_unit_counts`), so a run's count at ``c`` is ``(q_hi - q_lo)·unit`` plus two
+    steps and two points: per task, the steps are a cumulative sum over controllers and the
+    points a bincount.  Integer weights give exact (order-free) float sums."""
+
+    def __init__(self, task: np.ndarray, nt: int, N: int, lo: np.ndarray, hi: np.ndarray, unit):
+        P = unit * N
+        qh, rh = np.divmod(hi, P)
+        ql, rl = np.divmod(lo, P)
+        uh, self.eh = np.divmod(rh, unit)
+        ul, self.el = np.divmod(rl, unit)
+        self.full = ((qh - ql) * unit).astype(np.float64)
+        self.kh = task * N + uh
+        self.kl = task * N + ul
+        self.unit = unit
+        self.task, self.nt, self.N = task, nt, N
+
+    def sums(self, w) -> np.ndarray:
+        """``(tasks, N)``: sum over each task's runs of ``w`` x the run's units at each controller."""
+        nt, N = self.nt, self.N
+        w = np.broadcast_to(np.asarray(w, np.float64), self.kh.shape)
+        bc = lambda k, x: np.bincount(k, weights=x, minlength=nt * N).reshape(nt, N)  # noqa: E731
+        wu = w * self.unit
+        step = bc(self.kh, wu) - bc(self.kl, wu)  # +unit for c < u_hi, -unit for c < u_lo
+        below = np.cumsum(step[:, ::-1], axis=1)[:, ::-1] - step  # sum over u > c
+        point = bc(self.kh, w * self.eh) - bc(self.kl, w * self.el)
+        return np.bincount(self.task, weights=w * self.full, minlength=nt)[:, None] + below + point
+
+
+def _controller_sums(task, nt, lo, hi, g, occ, is_read, is_write, waits, is_dma, cfg: PiumaConfig, total_words: int) -> _CtrlSums:
+    """`_CtrlSums` of runs ``[lo, hi)`` (words after line rounding; ``g`` words per request
+    piece, 1 or ``g0``, pieces never crossing an interleave unit) under the interleaved mapping,
+    in O(runs) whatever the number of controllers (`_Ramp`)."""
     N = cfg.controllers
-    nt = prog.n_tasks
+    U = cfg.dram.interleave_words
     H = float(cfg.network.header_bytes)
-    run_task = np.repeat(np.arange(nt, dtype=np.int64), np.diff(prog.run_ptr))
-    ln, kind, mode = prog.run_len, prog.run_kind, prog.run_mode
-    hits = cache_hit_flags(prog, cfg, assignment, cache_state)
-    plan = request_plan(prog, cfg, hits)
-    lo, hi, g = plan.lo, plan.hi, plan.gran
-    words = hi - lo
-    is_read = kind == READ
-    is_write = kind == WRITE
-    is_atomic = kind == ATOMIC
-    is_dma = mode == DMA
-    occupancy = np.where(is_atomic, cfg.dram.atomic_occupancy, 1.0)
-    waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
-    any_dma = bool(is_dma.any())
+    g0 = int(g.max()) if g.size else 1
+    pieces = g > 1
+    words = _Ramp(task, nt, N, lo, hi, U)
+    # requests: words for g = 1, else pieces of g0 words (U // g0 pieces per interleave unit)
+    rlo = np.where(pieces, lo // g0, lo)
+    rhi = np.where(pieces, -(-hi // g0), hi)
+    runit = np.where(pieces, max(U // g0, 1), U)
+    reqr = _Ramp(task, nt, N, rlo, rhi, runit)
+    nr, nw = ~is_read, ~is_write
+    reqs = reqr.sums(1.0)
+    breqs = reqr.sums(nw)
+    dma = None
+    if is_dma is not None:
+        dr, dw = is_dma & nr, is_dma & nw
+        dma = (words.sums(np.where(is_dma, occ, 0.0)), H * reqr.sums(is_dma) + WORD_BYTES * words.sums(dr),
+               H * reqr.sums(dw) + WORD_BYTES * words.sums(dw))
+    # moments: a controller a run covers with whole interleave units only has wc = g·rc, so
+    # wc^2 / rc = g·wc; only the controllers of a partial first or last unit need the ratio
+    W = (hi - lo).astype(np.float64)
+    R = (rhi - rlo).astype(np.float64)
+    Q = np.where(pieces, g * W, W)
+    part = np.flatnonzero(pieces & (hi > lo) & ((lo % U != 0) | (hi % U != 0)))
+    if part.size:
+        a, b, ra, rb, ru = lo[part], hi[part], rlo[part], rhi[part], runit[part]
+        cf, cl = (a // U) % N, ((b - 1) // U) % N
+        two = cl != cf
+
+        def edge(c):
+            wc = _unit_counts(a, b, c, N, U).astype(np.float64)
+            rc = _unit_counts(ra, rb, c, N, ru).astype(np.float64)
+            return wc, np.divide(wc * wc, rc, out=np.zeros_like(wc), where=rc > 0)
+
+        wf, qf = edge(cf)
+        wl, ql = edge(cl)
+        Q[part] = g[part] * (W[part] - wf - np.where(two, wl, 0.0)) + qf + np.where(two, ql, 0.0)
+    xr, xw = nr.astype(np.float64), nw.astype(np.float64)
+    out_sum = H * R + WORD_BYTES * xr * W
+    back_sum = xw * (H * R + WORD_BYTES * W)
+    m2 = H * H * R * (1.0 + xw) + 2 * H * WORD_BYTES * W * (xr + xw) + WORD_BYTES**2 * Q * (xr + xw)
+    return _CtrlSums(
+        slots=words.sums(occ), trips=reqr.sums(waits), reqs=reqs, breqs=breqs,
+        outb=H * reqs + WORD_BYTES * words.sums(nr), backb=H * breqs + WORD_BYTES * words.sums(nw), dma=dma,
+        s1=float((occ * W).sum()), s2=float((occ * occ * Q).sum()), m1=float(out_sum.sum() + back_sum.sum()), m2=float(m2.sum()))
+
+
+def _controller_sums_dense(task, nt, lo, hi, g, occupancy, is_read, is_write, waits, is_dma, cfg: PiumaConfig, total_words: int) -> _CtrlSums:
+    """`_CtrlSums` by one pass over the runs per controller (any mapping; O(runs x controllers):
+    the blocked mapping, and the reference `_controller_sums` is checked against)."""
+    N = cfg.controllers
+    H = float(cfg.network.header_bytes)
+    any_dma = is_dma is not None
     dslots = np.zeros((nt, N)) if any_dma else None
     doutb = np.zeros((nt, N)) if any_dma else None
     dbackb = np.zeros((nt, N)) if any_dma else None
@@ -401,7 +491,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
     s1 = s2 = 0.0  # controller service moments (per request, in slots)
     m1 = m2 = 0.0  # message size moments
     iw = cfg.dram.interleave_words
-    block = -(-max(prog.total_words, 1) // N)
+    block = -(-max(total_words, 1) // N)
     for c in range(N):
         if cfg.dram.mapping == "interleaved":
             wc = _unit_counts(lo, hi, c, N, iw)
@@ -413,7 +503,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
             rc = -(-wc // g)
         wc = wc.astype(np.float64)
         rc = rc.astype(np.float64)
-        bc = lambda w: np.bincount(run_task, weights=w, minlength=nt)  # noqa: E731
+        bc = lambda w: np.bincount(task, weights=w, minlength=nt)  # noqa: E731
         slots[:, c] = bc(wc * occupancy)
         trips[:, c] = bc(np.where(waits, rc, 0.0))
         reqs[:, c] = bc(rc)
@@ -433,6 +523,30 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
         back_sz = np.divide(back_w, rc, out=np.zeros_like(wc), where=rc > 0)
         m1 += float(out_w.sum() + back_w.sum())
         m2 += float((out_sz * out_w).sum() + (back_sz * back_w).sum())
+    return _CtrlSums(slots, trips, reqs, breqs, outb, backb, (dslots, doutb, dbackb) if any_dma else None, s1, s2, m1, m2)
+
+
+def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_state: np.ndarray | None = None) -> TaskDemands:
+    """Per-task demands of ``prog`` on the fabric ``cfg`` (see module doc)."""
+    N = cfg.controllers
+    nt = prog.n_tasks
+    H = float(cfg.network.header_bytes)
+    run_task = np.repeat(np.arange(nt, dtype=np.int64), np.diff(prog.run_ptr))
+    ln, kind, mode = prog.run_len, prog.run_kind, prog.run_mode
+    hits = cache_hit_flags(prog, cfg, assignment, cache_state)
+    plan = request_plan(prog, cfg, hits)
+    lo, hi, g = plan.lo, plan.hi, plan.gran
+    words = hi - lo
+    is_read = kind == READ
+    is_write = kind == WRITE
+    is_atomic = kind == ATOMIC
+    is_dma = mode == DMA
+    occupancy = np.where(is_atomic, cfg.dram.atomic_occupancy, 1.0)
+    waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
+    any_dma = bool(is_dma.any())
+    cs = (_controller_sums if cfg.dram.mapping == "interleaved" else _controller_sums_dense)(
+        run_task, nt, lo, hi, g, occupancy, is_read, is_write, waits, is_dma if any_dma else None, cfg, prog.total_words)
+    slots, trips, reqs, breqs, outb, backb = cs.slots, cs.trips, cs.reqs, cs.breqs, cs.outb, cs.backb
     bcnt = lambda w: np.bincount(run_task, weights=np.asarray(w, np.float64), minlength=nt)  # noqa: E731
     cached = mode == CACHED
     single = cached & (ln == 1) & is_read
@@ -450,7 +564,7 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
         out_bytes=outb,
         back_bytes=backb,
         dma_words=bcnt(np.where(is_dma, words, 0)),
-        dma_part=(dslots, doutb, dbackb) if any_dma else None,
+        dma_part=cs.dma,
         read_words=bcnt(np.where(~is_write, words, 0)),
         write_words=bcnt(np.where(~is_read, words, 0)),
         atomics=bcnt(np.where(is_atomic, ln, 0)),
@@ -463,8 +577,8 @@ def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_
         sp_atomics=prog.sp_atomics.astype(np.float64),
         mem_ops=trips.sum(axis=1) + sp_ops + prog.dma_cmds,
         run_hits=hits,
-        ctrl_residual_slots=s2 / (2.0 * s1) if s1 > 0 else 0.5,
-        link_residual_bytes=m2 / (2.0 * m1) if m1 > 0 else 0.5 * (H + WORD_BYTES),
+        ctrl_residual_slots=cs.s2 / (2.0 * cs.s1) if cs.s1 > 0 else 0.5,
+        link_residual_bytes=cs.m2 / (2.0 * cs.m1) if cs.m1 > 0 else 0.5 * (H + WORD_BYTES),
         ctrl_reqs=reqs,
         back_reqs=breqs,
     )
