@@ -22,7 +22,7 @@ Workload keys (unknown keys are an `InputError`):
 from __future__ import annotations
 
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -226,6 +226,7 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
     n_blocks = max(1, min(int(np.ceil(plan.est_runs(ph) / max(block_runs, 1))), max(plan.n_tasks(ph), 1)))
     slices = time_slices(assignment, weight, n_blocks)
     static = assignment.thread_ptr is not None
+    lean = cfg.sim.detail != "access"
     cache_state = new_cache_state(cfg)
     thread_blocks = None
     if static:
@@ -253,11 +254,21 @@ def _feed(cfg: PiumaConfig, plan, ph: int, part: str, sink: OutputSink | None, t
             blk_tasks = None
         dem = task_demands(prog, cfg, a, cache_state)
         totals.add(prog, dem)
+        if lean:  # the task level needs only per-task arrays from here on: drop the runs
+            prog, dem = _without_runs(prog), replace(dem, run_hits=np.zeros(0, dem.run_hits.dtype))
         if not static:  # the access level reads the queues from the assignment
             a = Assignment("dynamic", T, local, None, q if q is not None else np.full(local.size, -1, np.int64))
         return SimBlock(prog, dem, blk_tasks, queues, a)
 
     return PhaseFeed(plan.phases[ph], n_blocks, build, thread_blocks)
+
+
+def _without_runs(prog):
+    """``prog`` without its run arrays (a block's runs are most of its memory: about 18 bytes
+    per run, 3 runs per candidate output of the inner product) once its demands are known."""
+    none = lambda a: np.zeros(0, a.dtype)  # noqa: E731 (a copy: a view would keep the runs alive)
+    return replace(prog, run_ptr=np.zeros(prog.n_tasks + 1, np.int64), run_addr=none(prog.run_addr),
+                   run_len=none(prog.run_len), run_kind=none(prog.run_kind), run_mode=none(prog.run_mode))
 
 
 def _prebuilt(build, first: SimBlock):
