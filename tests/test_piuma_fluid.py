@@ -36,7 +36,7 @@ def _run(cfg, topo, tasks, t0=0.0, max_steps=None):
         waited = reads if waited is None else np.asarray(waited, float)
         ctrl = {"demand": reads * slot, "waited": waited, "visits": reads, "out_bytes": reads * H, "back_bytes": reads * (H + 8),
                 "out_reqs": reads, "back_reqs": reads}
-        yield from eng.run(tid, chain, ctrl, (np.zeros(nb), np.zeros(nb), np.zeros(nb)), (0.0, 0.0), (0.0, 0.0, 0.0))
+        yield from eng.run(tid, chain, ctrl, (np.zeros(nb), np.zeros(nb), np.zeros(nb)), (0.0, 0.0))
         ends[i] = env.now
 
     for i, task in enumerate(tasks):

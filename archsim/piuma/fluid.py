@@ -13,10 +13,10 @@ What is modelled
 * **A task** (thread slot ``i``) is a customer with an unloaded dependence chain ``C_i`` (the
   latencies of its waited operations, its instructions and its DMA commands; see
   `archsim.piuma.model`), a service demand ``D_ir`` at every server ``r`` (memory controllers,
-  mesh and die links, its core's scratchpad banks, its pipeline's issue port, its core's DMA
-  engine), the visits ``A_ir`` it makes there and the visits ``V_ir`` it *waits* for (reads,
-  atomics, scratchpad operations, issue groups, one per DMA command; posted writes and DMA words
-  visit and queue but the thread does not wait for each).
+  mesh and die links, its core's scratchpad banks, its pipeline's issue port), the visits
+  ``A_ir`` it makes there and the visits ``V_ir`` it *waits* for (reads, atomics, scratchpad
+  operations, issue groups; posted writes and DMA words visit and queue but the thread does not
+  wait for each).
 * **Its time per task** is ``R_i = C_i + Σ_r V_ir · w_ir`` and its rate ``x_i = 1 / R_i``
   (tasks per cycle); ``w_ir`` is the wait at ``r`` of a request of task ``i``: the requests of
   the *other* tasks found there (Schweitzer: the mean queue minus the task's own share), each a
@@ -28,16 +28,17 @@ What is modelled
   computed, a memory controller the tasks would load above its capacity builds a queue: a wait
   ``dw_r`` that every waited visit there pays, just large enough to bring its load to capacity
   (`FluidEngine._saturate`), so a task that rarely visits the hot controller is slowed little
-  and keeps the others busy.  Any server still above capacity (links, banks, issue ports, DMA
-  engines, or traffic the threads do not wait for: posted writes, DMA words) then scales down,
+  and keeps the others busy.  Any server still above capacity (links, banks, issue ports, or
+  traffic the threads do not wait for: posted writes, DMA words) then scales down,
   in proportion, the rates of the tasks on it.  (Scaling every task on a hot controller by the
   same factor, as the first version did, ties all controllers to the hottest one at every
   instant: polblogs DMA SpMV 11.6% slower than the access level, now 4.8%.)
 * **A DMA gather** is its own stage, before the rest of its task (the caller runs two tasks in
   a row; `archsim.piuma.model`): the core's engine serves commands first come, first served, so
-  the caller admits one command per engine at a time; its words load the engine, the
-  controllers and the links, and the burst waits ``1 / max_outstanding`` of a controller's wait
-  per word (the engine's window of words in flight fills as the queues grow).
+  the caller admits one command per engine at a time (a SimPy resource, so the engine needs no
+  server here: one burst cannot load it above its rate); its words load the controllers and the
+  links, and the burst waits ``1 / max_outstanding`` of a controller's wait per word (the
+  engine's window of words in flight fills as the queues grow).
 * **Links** are shared by every core: their waits are computed from the aggregate load (no own-
   share correction), and a round trip to controller ``c`` waits at every link of its route out
   and back (`Topology.paths`).
@@ -47,7 +48,7 @@ What is modelled
   cannot do: they serve the tasks first come, first served, in order of start.
 
 ``dram.queue_model: ddr5-curve`` (or ``none``) replaces the controllers' mean-value waits by
-that curve of their utilisation; links, banks, issue ports and DMA engines keep the analysis.
+that curve of their utilisation; links, banks and issue ports keep the analysis.
 
 Not modelled: the order of the operations inside a task (its demands are spread evenly over it),
 the transient of a queue (the rates jump to the new fixed point when a task starts or ends).
@@ -141,8 +142,7 @@ class FluidEngine:
         self.Ob, self.Bb, self.Or, self.Br = z(T, N), z(T, N), z(T, N), z(T, N)
         self.Db, self.Vb, self.Ab = z(T, nb), z(T, nb), z(T, nb)
         self.Dp, self.Vp = z(T), z(T)
-        self.Dm, self.Vm, self.Am = z(T), z(T), z(T)
-        self.wc, self.wb, self.wp, self.wm = z(T, N), z(T, nb), z(T), z(T)
+        self.wc, self.wb, self.wp = z(T, N), z(T, nb), z(T)
         self.wl = z(max(self.L, 1))
         self._lw = None
         self.x = z(T)
@@ -154,24 +154,22 @@ class FluidEngine:
         self.cold = np.ones(T, bool)  # slot has never been through a solve
         self.new = np.zeros(T, bool)  # started since the last solve
         self.changes = 0  # starts and ends since the last full solve
-        self.wr = np.zeros((T, 5))  # wait cycles per task (ctrl, link, bank, pipe, dma) at the current rates
+        self.wr = np.zeros((T, 4))  # wait cycles per task (ctrl, link, bank, pipe) at the current rates
         self.Wc = np.zeros(N)  # waits a newly arriving request meets, per server (from the last solve)
         self.Wb = np.zeros((cfg.cores, nb))
         self.Wp = np.zeros(cfg.cores * cfg.pipelines_per_core)
-        self.Wm = np.zeros(cfg.cores)
         self.full_solves = 0
         # running per-server loads of the active tasks at their current rates (kept up to date
         # as tasks start, end and are re-rated; re-summed exactly after every re-rating of all)
         self.Uc = np.zeros(N)
         self.Ub = np.zeros((cfg.cores, nb))
         self.Up = np.zeros(self.P)
-        self.Um = np.zeros(cfg.cores)
         self.Ul = np.zeros(max(self.L, 1))  # link utilisation (bytes per cycle / capacity)
         self.events: list = [None] * T
         self.t_last = 0.0
         self.wake = None
         self.dirty = False
-        self.wsum = np.zeros(5)
+        self.wsum = np.zeros(4)
         self.solves = 0
         self.iterations = 0
         if self.L:
@@ -184,20 +182,18 @@ class FluidEngine:
         env.process(self._manager())
 
     # ---- tasks ---------------------------------------------------------------------------------
-    def run(self, i: int, chain0: float, ctrl: dict, bank: tuple, pipe: tuple, dma: tuple):
+    def run(self, i: int, chain0: float, ctrl: dict, bank: tuple, pipe: tuple):
         """Start a task on thread slot ``i`` now; a generator that returns when it has ended.
 
         ``ctrl``: per-controller arrays ``demand`` (cycles), ``waited``, ``visits``,
         ``out_bytes``, ``back_bytes``, ``out_reqs``, ``back_reqs``; ``bank``: (demand, waited,
-        visits) per bank of the core; ``pipe``: (demand cycles, groups); ``dma``: (demand
-        cycles, commands, words)."""
+        visits) per bank of the core; ``pipe``: (demand cycles, groups)."""
         self._advance(self.env.now)
         self.C[i] = max(float(chain0), 1.0)
         self.Dc[i], self.Vc[i], self.Ac[i] = ctrl["demand"], ctrl["waited"], ctrl["visits"]
         self.Ob[i], self.Bb[i], self.Or[i], self.Br[i] = ctrl["out_bytes"], ctrl["back_bytes"], ctrl["out_reqs"], ctrl["back_reqs"]
         self.Db[i], self.Vb[i], self.Ab[i] = bank
         self.Dp[i], self.Vp[i] = pipe
-        self.Dm[i], self.Vm[i], self.Am[i] = dma
         self.done[i] = 0.0
         self.x[i] = 1.0 / self.C[i]
         self.active[i] = True
@@ -264,7 +260,7 @@ class FluidEngine:
 
     @property
     def waits(self) -> dict:
-        return dict(zip(("ctrl", "link", "bank", "pipe", "dma"), self.wsum.tolist()))
+        return dict(zip(("ctrl", "link", "bank", "pipe"), self.wsum.tolist()))
 
     def _link_wait(self, core: np.ndarray) -> np.ndarray:
         """Per task, per controller: the link waits of a round trip (out and back)."""
@@ -293,7 +289,7 @@ class FluidEngine:
         starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
         G = _CoreSum(self.cores, ca, starts)
         Vc = self.Vc[a]
-        self.x[a] = self._capacity(self.x0[a], 2, self.Dc[a], self.Db[a], self.Dp[a], self.Dm[a], ca, self.pipe_of[a],
+        self.x[a] = self._capacity(self.x0[a], 2, self.Dc[a], self.Db[a], self.Dp[a], ca, self.pipe_of[a],
                                    G, self.Ob[a] if self.L else None, self.Bb[a] if self.L else None, Vc)
         self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
         self._resum(a, G)
@@ -305,7 +301,6 @@ class FluidEngine:
         self.wc[i] = self.Wc
         self.wb[i] = self.Wb[core]
         self.wp[i] = self.Wp[self.pipe_of[i]]
-        self.wm[i] = self.Wm[core]
         self.cold[i] = False
 
     def _load(self, i: np.ndarray, sign: float) -> None:
@@ -316,7 +311,6 @@ class FluidEngine:
         self.Uc += x @ self.Dc[i]
         np.add.at(self.Ub, core, xc * self.Db[i])
         np.add.at(self.Up, self.pipe_of[i], x * self.Dp[i])
-        np.add.at(self.Um, core, x * self.Dm[i])
         if self.L:
             lo, lb = xc * self.Ob[i], xc * self.Bb[i]
             rows = (core[:, None] * self.N + np.arange(self.N)).ravel()
@@ -329,7 +323,6 @@ class FluidEngine:
         self.Uc = x @ self.Dc[a]
         self.Ub = G @ (xc * self.Db[a])
         self.Up = np.bincount(self.pipe_of[a], weights=x * self.Dp[a], minlength=self.P)
-        self.Um = np.bincount(self.core_of[a], weights=x * self.Dm[a], minlength=self.cores)
         if self.L:
             lo, lb = G @ (xc * self.Ob[a]), G @ (xc * self.Bb[a])
             self.Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
@@ -339,7 +332,7 @@ class FluidEngine:
         per-server sums (kept exact to rounding: re-summed after every re-rating of all tasks;
         a server left at capacity by the last scaling reads as full, not over)."""
         m = max(float(self.Uc.max(initial=0.0)), float(self.Ub.max(initial=0.0)), float(self.Up.max(initial=0.0)),
-                float(self.Um.max(initial=0.0)), float(self.Ul.max(initial=0.0)) if self.L else 0.0)
+                float(self.Ul.max(initial=0.0)) if self.L else 0.0)
         return m > 1.0 + 1e-6
 
     def _rates(self, i: np.ndarray, link_w) -> None:
@@ -349,7 +342,6 @@ class FluidEngine:
             (self.Vc[i] * link_w).sum(axis=1) if self.L else np.zeros(i.size),
             (self.Vb[i] * self.wb[i]).sum(axis=1),
             self.Vp[i] * self.wp[i],
-            self.Vm[i] * self.wm[i],
         ], axis=1)
         self.x0[i] = 1.0 / (self.C[i] + parts.sum(axis=1))
         self.wr_c0[i] = parts[:, 0]
@@ -372,7 +364,6 @@ class FluidEngine:
         Dc, Vc, Ac = self.Dc[a], self.Vc[a], self.Ac[a]
         Db, Vb, Ab = self.Db[a], self.Vb[a], self.Ab[a]
         Dp, Vp = self.Dp[a], self.Vp[a]
-        Dm, Vm, Am = self.Dm[a], self.Vm[a], self.Am[a]
         # a slot's first task starts from the waits the running tasks make (the last solve's);
         # the fixed point is iterated to convergence only when the previous one says little:
         # the first solve, or when most running tasks are new to it (a phase starts)
@@ -380,7 +371,7 @@ class FluidEngine:
         cold = self.full_solves == 0 or float(coldm.mean()) > 0.5
         if self.full_solves > 0 and coldm.any():
             self._seed(a[coldm])
-        wc, wb, wp, wm = self.wc[a], self.wb[a], self.wp[a], self.wm[a]
+        wc, wb, wp = self.wc[a], self.wb[a], self.wp[a]
         wl = self.wl
         # active slots are in thread order, hence grouped by core: per-core sums by reduceat
         starts = np.flatnonzero(np.r_[True, core[1:] != core[:-1]])
@@ -395,12 +386,12 @@ class FluidEngine:
         it = 0
         for it in range(MAX_ITER if cold else WARM_ITER):
             link_w = (self.Mboth @ wl).reshape(self.cores, N)[core] if L else 0.0
-            R = C + (Vc * (wc + link_w)).sum(axis=1) + (Vb * wb).sum(axis=1) + Vp * wp + Vm * wm
+            R = C + (Vc * (wc + link_w)).sum(axis=1) + (Vb * wb).sum(axis=1) + Vp * wp
             xn = 1.0 / R
             if it > 0 and float(np.max(np.abs(xn - x_free) / xn)) < TOL:
                 break
             x_free = xn
-            x = self._capacity(xn, 2, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
+            x = self._capacity(xn, 2, Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
             xc = x[:, None]
             # controllers (own share excluded)
             Ui = xc * Dc
@@ -427,15 +418,14 @@ class FluidEngine:
             s = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
             new = np.maximum(Q - Qi - (U - Ui), 0.0) * s + (U - Ui) * res["bank"]
             wb = wb + DAMP * (np.minimum(new, bound * (s + res["bank"])) - wb)
-            # issue ports (one per pipeline) and DMA engines (one per core)
+            # issue ports (one per pipeline)
             wp = wp + DAMP * (self._single(x, Dp, Vp, Vp, wp, pipe, self.P, 0.5) - wp)
-            wm = wm + DAMP * (self._single(x, Dm, Vm, Am, wm, core, self.cores, 0.5) - wm)
         self.iterations += it + 1
         self.full_solves += 1
         self.cold[a] = False
         self.new[:] = False
         self.changes = 0
-        self.wc[a], self.wb[a], self.wp[a], self.wm[a] = wc, wb, wp, wm
+        self.wc[a], self.wb[a], self.wp[a] = wc, wb, wp
         self.wl = wl
         self._lw = None
         # what a request arriving now meets (no own share to exclude)
@@ -449,9 +439,8 @@ class FluidEngine:
         s_ = np.divide(U, vis, out=np.zeros_like(U), where=vis > 0)
         self.Wb = np.maximum(Q - U, 0.0) * s_ + U * res["bank"]
         self.Wp = self._server_wait(x, Dp, Vp, wp, pipe, self.P)
-        self.Wm = self._server_wait(x, Dm, Am, wm, core, self.cores)
         self._rates(a, self._link_wait(core))
-        x = self._capacity(self.x0[a], 8, Dc, Db, Dp, Dm, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
+        x = self._capacity(self.x0[a], 8, Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
         self.x[a] = x
         self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
         self._resum(a, G)
@@ -487,7 +476,7 @@ class FluidEngine:
         self.dw = dw
         return x
 
-    def _capacity(self, x, rounds, Dc, Db, Dp, Dm, core, pipe, G, Ob, Bb, Vc):
+    def _capacity(self, x, rounds, Dc, Db, Dp, core, pipe, G, Ob, Bb, Vc):
         """Rates within every server's capacity, from the rates ``x`` without saturation: the
         controllers first by their queues (`_saturate`; ``Vc``: the waited visits), then any server
         still above its capacity scales down, in proportion, the rates of the tasks on it
@@ -504,8 +493,6 @@ class FluidEngine:
             f = np.maximum(f, np.where(Db > 0, Ub, 0.0).max(axis=1))
             Up = np.bincount(pipe, weights=x * Dp, minlength=self.P)[pipe]
             f = np.maximum(f, np.where(Dp > 0, Up, 0.0))
-            Um = np.bincount(core, weights=x * Dm, minlength=self.cores)[core]
-            f = np.maximum(f, np.where(Dm > 0, Um, 0.0))
             if L:
                 lo = (G @ (xc * Ob))
                 lb = (G @ (xc * Bb))

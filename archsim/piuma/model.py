@@ -378,7 +378,6 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     cur = [None]
     ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = queue_params(prog, dem)
     rho_max = cfg.sim.queue_rho_max
-    dma_lat = float(topo.latency.mean())
     stats = {"busy": 0.0, "events": 0, "link_bytes": 0.0, "die_bytes": 0.0, "conflicts": 0.0, "bank_stall": 0.0, "grabs": 0, "wait": 0.0, "chain0": 0.0, "w_ctrl": 0.0, "w_bank": 0.0, "w_pipe": 0.0,
              "sp_wait": 0.0, "blocks": 0, "blocks_live_max": 0, "dma_queue": 0.0}
 
@@ -441,7 +440,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
             nzd = d_d > 0
             burst = dem.dma_words[t] / dma_cap
             fin_d = cal.reserve(ids_d[nzd], d_d[nzd], now, burst, commit=True)
-            fin_dma = float(fin_d.max()) + dma_lat
+            fin_dma = float(fin_d.max()) + mean_lat
         else:
             link_d_rest = link_d
         # the thread is stalled while its gather is in flight (S1 §V-A): the rest of the task
@@ -538,7 +537,6 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 do_w, dbk_w = ds_w * (float(do.sum()) / dtot), ds_w * (float(dbk.sum()) / dtot)
             else:
                 ds_w, do_w, dbk_w = ds, do, dbk
-            cmds = float(prog.dma_cmds[t])
             ctrl_d = {"demand": ds_w * slot_cycles, "waited": ds_w / cfg.dma.max_outstanding, "visits": ds_w,
                       "out_bytes": do_w, "back_bytes": dbk_w, "out_reqs": ds_w, "back_reqs": ds_w}
             d_reqs = ds  # DMA words are reads: one request, one slot each
@@ -549,7 +547,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
             yield req
             stats["dma_queue"] += env.now - asked
             # the engine is held by this command alone: no wait at it
-            yield from fluid.run(tid, burst, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0), (burst, 0.0, cmds))
+            yield from fluid.run(tid, burst, ctrl_d, (zb, zb, np.full(nb, deposits / nb)), (0.0, 0.0))
             dma_engines[core].release(req)
             # the last word's round trip (its queueing at the controllers is in the burst's pace)
             yield env.timeout(max(dma_chain - burst, 0.0))
@@ -563,7 +561,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         ctrl = {"demand": r_slots * slot_cycles, "waited": trips, "visits": r_reqs, "out_bytes": r_out, "back_bytes": r_back,
                 "out_reqs": r_reqs, "back_reqs": r_breqs}
         yield from fluid.run(tid, chain0, ctrl, (bank_d, waited_b, visits_b),
-                             (float(prog.instr[t]) / issue, float(dem.mem_ops[t])), (0.0, 0.0, 0.0))
+                             (float(prog.instr[t]) / issue, float(dem.mem_ops[t])))
         dur = env.now - t_start
         busy_f[r_ctrl] += slots * slot_cycles
         busy_f[r_pipe[pipe]] += float(prog.instr[t]) / issue
@@ -696,7 +694,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
     if fluid is not None:
         fw = fluid.waits
         stats["wait"] = sum(fw.values()) + stats["dma_queue"]
-        stats["w_ctrl"], stats["w_bank"], stats["w_pipe"] = fw["ctrl"], fw["bank"], fw["pipe"] + fw["dma"] + stats["dma_queue"]
+        stats["w_ctrl"], stats["w_bank"], stats["w_pipe"] = fw["ctrl"], fw["bank"], fw["pipe"] + stats["dma_queue"]
         stats["bank_stall"] = fw["bank"]
     return SimOutcome(
         total_cycles=float(env.now),
