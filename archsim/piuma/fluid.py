@@ -289,7 +289,7 @@ class FluidEngine:
         starts = np.flatnonzero(np.r_[True, ca[1:] != ca[:-1]])
         G = _CoreSum(self.cores, ca, starts)
         Vc = self.Vc[a]
-        self.x[a] = self._capacity(self.x0[a], 2, self.Dc[a], self.Db[a], self.Dp[a], ca, self.pipe_of[a],
+        self.x[a] = self._capacity(self.x0[a], self.Dc[a], self.Db[a], self.Dp[a], ca, self.pipe_of[a],
                                    G, self.Ob[a] if self.L else None, self.Bb[a] if self.L else None, Vc)
         self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
         self._resum(a, G)
@@ -391,7 +391,7 @@ class FluidEngine:
             if it > 0 and float(np.max(np.abs(xn - x_free) / xn)) < TOL:
                 break
             x_free = xn
-            x = self._capacity(xn, 2, Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
+            x = self._capacity(xn, Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
             xc = x[:, None]
             # controllers (own share excluded)
             Ui = xc * Dc
@@ -440,7 +440,7 @@ class FluidEngine:
         self.Wb = np.maximum(Q - U, 0.0) * s_ + U * res["bank"]
         self.Wp = self._server_wait(x, Dp, Vp, wp, pipe, self.P)
         self._rates(a, self._link_wait(core))
-        x = self._capacity(self.x0[a], 8, Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
+        x = self._capacity(self.x0[a], Dc, Db, Dp, core, pipe, G, Ob if L else None, Bb if L else None, Vc)
         self.x[a] = x
         self.wr[a, 0] = self.wr_c0[a] + Vc @ self.dw
         self._resum(a, G)
@@ -476,7 +476,7 @@ class FluidEngine:
         self.dw = dw
         return x
 
-    def _capacity(self, x, rounds, Dc, Db, Dp, core, pipe, G, Ob, Bb, Vc):
+    def _capacity(self, x, Dc, Db, Dp, core, pipe, G, Ob, Bb, Vc):
         """Rates within every server's capacity, from the rates ``x`` without saturation: the
         controllers first by their queues (`_saturate`; ``Vc``: the waited visits), then any server
         still above its capacity scales down, in proportion, the rates of the tasks on it
@@ -484,35 +484,39 @@ class FluidEngine:
         back by waits)."""
         x = self._saturate(x, Dc, Vc)
         n, N, L = x.size, self.N, self.L
-        for _ in range(rounds):
-            f = np.ones(n)
-            xc = x[:, None]
-            U = (xc * Dc).sum(axis=0)
-            f = np.maximum(f, np.where(Dc > 0, U[None, :], 0.0).max(axis=1))
-            Ub = (G @ (xc * Db))[core]
-            f = np.maximum(f, np.where(Db > 0, Ub, 0.0).max(axis=1))
-            Up = np.bincount(pipe, weights=x * Dp, minlength=self.P)[pipe]
-            f = np.maximum(f, np.where(Dp > 0, Up, 0.0))
-            if L:
-                lo = (G @ (xc * Ob))
-                lb = (G @ (xc * Bb))
-                Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
-                over = Ul > 1.0 + 1e-9
-                if over.any():
-                    # per core: the most loaded link its traffic crosses (block-diagonal
-                    # product: row p of S holds core p's per-controller load in its own block)
-                    rows = np.repeat(np.arange(self.cores), N)
-                    cols = np.arange(self.cores * N)
-                    So = sp.csr_array((lo.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
-                    Sb = sp.csr_array((lb.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
-                    load = So @ self.Mout + Sb @ self.Mback
-                    used = (load.toarray() if sp.issparse(load) else np.asarray(load)) > 0
-                    fcore = np.maximum(np.where(used, Ul[None, :], 0.0).max(axis=1), 1.0)
-                    f = np.maximum(f, fcore[core])
-            if float(f.max()) <= 1.0 + 1e-9:
-                break
-            x = x / f
-        return x
+        # one scaling suffices: a task's factor is at least the load of every server it uses, so
+        # afterwards no server is above capacity (Σ x_i D_ir / f_i ≤ Σ x_i D_ir / U_r = 1, up to
+        # rounding far below the 1e-9 tolerance); a second round would only check that
+        f = np.ones(n)
+        xc = x[:, None]
+        # (a server at or below capacity cannot raise f above 1: only the hot ones are looked at)
+        U = (xc * Dc).sum(axis=0)
+        hot = U > 1.0
+        if hot.any():
+            f = np.maximum(f, np.where(Dc[:, hot] > 0, U[hot][None, :], 0.0).max(axis=1))
+        Ub = G @ (xc * Db)
+        if float(Ub.max(initial=0.0)) > 1.0:
+            f = np.maximum(f, np.where(Db > 0, Ub[core], 0.0).max(axis=1))
+        Up = np.bincount(pipe, weights=x * Dp, minlength=self.P)
+        if float(Up.max(initial=0.0)) > 1.0:
+            f = np.maximum(f, np.where(Dp > 0, Up[pipe], 0.0))
+        if L:
+            lo = (G @ (xc * Ob))
+            lb = (G @ (xc * Bb))
+            Ul = (lo.ravel() @ self.Mout + lb.ravel() @ self.Mback) / self.link_cap
+            over = Ul > 1.0 + 1e-9
+            if over.any():
+                # per core: the most loaded link its traffic crosses (block-diagonal
+                # product: row p of S holds core p's per-controller load in its own block)
+                rows = np.repeat(np.arange(self.cores), N)
+                cols = np.arange(self.cores * N)
+                So = sp.csr_array((lo.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
+                Sb = sp.csr_array((lb.ravel(), (rows, cols)), shape=(self.cores, self.cores * N))
+                load = So @ self.Mout + Sb @ self.Mback
+                used = (load.toarray() if sp.issparse(load) else np.asarray(load)) > 0
+                fcore = np.maximum(np.where(used, Ul[None, :], 0.0).max(axis=1), 1.0)
+                f = np.maximum(f, fcore[core])
+        return x if float(f.max()) <= 1.0 + 1e-9 else x / f
 
     @staticmethod
     def _server_wait(x, D, A, w, server, n_servers):
