@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from archsim.config import load_config, with_overrides
+from archsim.hostmem import keep_freed_arrays
 from archsim.piuma.run import run_piuma
 
 
@@ -43,6 +44,7 @@ def main(argv=None) -> int:
         plot(json.loads(Path(args.plot_only).read_text()), args.out, f"{args.kernel}/{args.dataflow}, R-MAT s{args.scale}: dies x 8 cores")
         return 0
     cfg = load_config("piuma", expect="piuma")
+    keep_freed_arrays()  # as `archsim run piuma` does
     pts = []
     print(f"{args.kernel}/{args.dataflow} on R-MAT s{args.scale}")
     print("| dies | cores | cycles | speedup | efficiency | DRAM % of peak | die-link bytes / DRAM bytes | wall s |")

@@ -117,6 +117,7 @@ def summary(res) -> str:
 
 
 def _run(args) -> int:
+    from archsim.hostmem import keep_freed_arrays
     from archsim.piuma.run import run_piuma
 
     if args.matrix is None and args.rmat_scale is None:
@@ -127,6 +128,7 @@ def _run(args) -> int:
                    not args.rmat_no_permute, args)
     spgemm_out = _out(args.save_output) if (args.save_output and args.kernel == "spgemm") else None
     what = f"{args.kernel} on {args.matrix if args.matrix is not None else f'R-MAT scale {args.rmat_scale}'}"
+    keep_freed_arrays()  # streamed blocks reuse the heap instead of page-faulting fresh memory
     with _out_of_memory(what):
         res, out = run_piuma(cfg, wl, seed=args.seed, keep_output=False, save_output=spgemm_out)
     print(summary(res))
