@@ -309,8 +309,12 @@ class FluidEngine:
         xc = x[:, None]
         core = self.core_of[i]
         self.Uc += x @ self.Dc[i]
-        np.add.at(self.Ub, core, xc * self.Db[i])
-        np.add.at(self.Up, self.pipe_of[i], x * self.Dp[i])
+        if i.size == 1:  # the common case (one task starts or ends): no scatter needed
+            self.Ub[core[0]] += xc[0] * self.Db[i[0]]
+            self.Up[self.pipe_of[i[0]]] += x[0] * self.Dp[i[0]]
+        else:
+            np.add.at(self.Ub, core, xc * self.Db[i])
+            np.add.at(self.Up, self.pipe_of[i], x * self.Dp[i])
         if self.L:
             lo, lb = xc * self.Ob[i], xc * self.Bb[i]
             rows = (core[:, None] * self.N + np.arange(self.N)).ravel()
@@ -337,17 +341,15 @@ class FluidEngine:
 
     def _rates(self, i: np.ndarray, link_w) -> None:
         """x and the per-class wait cycles of tasks ``i`` from their current waits."""
-        parts = np.stack([
-            (self.Vc[i] * self.wc[i]).sum(axis=1),
-            (self.Vc[i] * link_w).sum(axis=1) if self.L else np.zeros(i.size),
-            (self.Vb[i] * self.wb[i]).sum(axis=1),
-            self.Vp[i] * self.wp[i],
-        ], axis=1)
-        self.x0[i] = 1.0 / (self.C[i] + parts.sum(axis=1))
-        self.wr_c0[i] = parts[:, 0]
-        sat = self.Vc[i] @ self.dw
-        parts[:, 0] += sat
-        self.wr[i] = parts
+        Vc = self.Vc[i]
+        w_c = (Vc * self.wc[i]).sum(axis=1)
+        w_l = (Vc * link_w).sum(axis=1) if self.L else np.zeros(i.size)
+        w_b = (self.Vb[i] * self.wb[i]).sum(axis=1)
+        w_p = self.Vp[i] * self.wp[i]
+        self.x0[i] = 1.0 / (self.C[i] + (((w_c + w_l) + w_b) + w_p))
+        self.wr_c0[i] = w_c
+        sat = Vc @ self.dw
+        self.wr[i] = np.column_stack((w_c + sat, w_l, w_b, w_p))
         self.x[i] = 1.0 / (1.0 / self.x0[i] + sat)
 
     # ---- the fixed point -------------------------------------------------------------------

@@ -593,7 +593,7 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 stats["blocks"] += 1
                 if blk.prog.n_tasks == 0:
                     return blk
-                live[b] = [blk, blk.prog.n_tasks]
+                live[b] = [blk, blk.prog.n_tasks, None]  # (block, tasks left, its queue parameters)
                 stats["blocks_live_max"] = max(stats["blocks_live_max"], len(live))
             return live[b][0]
 
@@ -619,9 +619,18 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 nonlocal ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap
                 cur[0] = blk
                 prog, dem = blk.prog, blk.dem
-                ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = queue_params(prog, dem)
+                ent = live.get(b)
+                if ent is None or ent[2] is None:  # once per block (threads switch between live blocks)
+                    qp = queue_params(prog, dem)
+                    ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = qp
+                    qp = (qp, fluid_residuals() if fluid is not None else None)
+                    if ent is not None:
+                        ent[2] = qp
+                else:
+                    qp = ent[2]
+                    ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = qp[0]
                 if fluid is not None:
-                    fluid.res = fluid_residuals()
+                    fluid.res = qp[1]
             if fluid is not None:
                 dur = yield from fluid_task(blk, tid, int(t), core, int(pipe_of[tid]), grab, q_ctrl)
                 stats["busy"] += dur
