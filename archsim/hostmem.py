@@ -30,6 +30,7 @@ def keep_freed_arrays(max_bytes: int = 1 << 30) -> bool:
     memory there (glibc only); returns whether the setting was applied."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
+    max_bytes = min(max(int(max_bytes), 0), 2**31 - 1)  # mallopt takes a C int
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         ok = libc.mallopt(_M_MMAP_THRESHOLD, int(max_bytes)) == 1
