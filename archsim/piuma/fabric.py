@@ -37,9 +37,9 @@ fast model only adds per-task vectors at run time.  Under the interleaved mappin
 per-controller sums cost O(runs) whatever the number of controllers (`_Ramp`: a run's words at
 each controller are whole periods plus two steps and two edge units, summed per task by
 cumulative sums over the controllers); the per-controller pass (O(runs × controllers)) serves
-the block mapping and is the reference the tests check the sums against.  Inner-product SpGEMM
-R-MAT s14, one 6.8 M-run block: 13.1 s → 2.9–7.4 s (first call, fresh memory); 16 dies (128
-controllers) would have been 16 × the single-die pass.
+the block mapping and is the reference the tests check the sums against.  On a 3,000-task
+block of inner-product SpGEMM (R-MAT s13) the ramp is 7.4× faster on one die and 50.6× on 16
+(128 controllers; `benchmarks/piuma_demands.py`, BENCHMARKS.md).
 
 A streamed run passes ``cache_state`` (the line each pipeline's cache set holds, carried from
 block to block; `new_cache_state`), so a block's first accesses hit what the previous left.
