@@ -15,19 +15,6 @@ import numpy as np
 from archsim.config import load_config, with_overrides
 from archsim.piuma import fabric as F
 from archsim.piuma import run as R
-from dataflow.piuma.program import ATOMIC, DMA, READ, WRITE
-
-
-def inputs(cfg, prog, a):
-    hits = F.cache_hit_flags(prog, cfg, a)
-    pl = F.request_plan(prog, cfg, hits)
-    kind, mode = prog.run_kind, prog.run_mode
-    is_dma = mode == DMA
-    task = np.repeat(np.arange(prog.n_tasks, dtype=np.int64), np.diff(prog.run_ptr))
-    occ = np.where(kind == ATOMIC, cfg.dram.atomic_occupancy, 1.0)
-    waits = (kind != WRITE) & ~is_dma
-    return (task, prog.n_tasks, pl.lo, pl.hi, pl.gran, occ, kind == READ, kind == WRITE, waits, is_dma if is_dma.any() else None, cfg,
-            prog.total_words)
 
 
 def best(f, args, reps):
@@ -60,7 +47,7 @@ def main() -> None:
             plan = R.plan_spmv(A, args.dataflow, cfg.shape, R.SpmvCosts())
         prog, _ = plan.block(0, np.arange(min(plan.n_tasks(0), args.tasks)), emit=None)
         a = R.partition(np.arange(prog.n_tasks), prog.weight, cfg.threads, "nnz")
-        x = inputs(cfg, prog, a)
+        x = F.controller_sum_inputs(prog, cfg, F.cache_hit_flags(prog, cfg, a))
         t_dense, dense = best(F._controller_sums_dense, x, args.reps)
         t_ramp, ramp = best(F._controller_sums, x, args.reps)
         assert all(np.array_equal(getattr(dense, f), getattr(ramp, f)) for f in ("slots", "trips", "reqs", "breqs", "outb", "backb"))

@@ -113,7 +113,6 @@ def simulate_access(prog: Program, cfg: PiumaConfig, assignments: list[Assignmen
     llat = topo.link_latency.tolist()
     die = topo.is_die_link.tolist()
     dram_lat = float(cfg.dram.latency_cycles)
-    mean_lat = float(topo.latency.mean())
     issue = cfg.issue_per_cycle_per_pipeline
     sp_lat = float(cfg.sp_latency_cycles)
     a_cyc = float(cfg.sp_atomic_cycles)

@@ -544,26 +544,32 @@ def _controller_sums_dense(task, nt, lo, hi, g, occupancy, is_read, is_write, wa
     return _CtrlSums(slots, trips, reqs, breqs, outb, backb, (dslots, doutb, dbackb) if any_dma else None, s1, s2, m1, m2)
 
 
+def controller_sum_inputs(prog: Program, cfg: PiumaConfig, hits: np.ndarray) -> tuple:
+    """The per-run arguments of `_controller_sums` / `_controller_sums_dense` (task of each run,
+    tasks, words ``[lo, hi)`` after line rounding, request granularity, occupancy, read / write
+    / waited / DMA flags, the config, the words in use) for ``prog`` with cache ``hits``."""
+    kind, mode = prog.run_kind, prog.run_mode
+    plan = request_plan(prog, cfg, hits)
+    run_task = np.repeat(np.arange(prog.n_tasks, dtype=np.int64), np.diff(prog.run_ptr))
+    is_read, is_write, is_dma = kind == READ, kind == WRITE, mode == DMA
+    occupancy = np.where(kind == ATOMIC, cfg.dram.atomic_occupancy, 1.0)
+    waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
+    return (run_task, prog.n_tasks, plan.lo, plan.hi, plan.gran, occupancy, is_read, is_write, waits,
+            is_dma if is_dma.any() else None, cfg, prog.total_words)
+
+
 def task_demands(prog: Program, cfg: PiumaConfig, assignment: Assignment, cache_state: np.ndarray | None = None) -> TaskDemands:
     """Per-task demands of ``prog`` on the fabric ``cfg`` (see module doc)."""
-    N = cfg.controllers
     nt = prog.n_tasks
     H = float(cfg.network.header_bytes)
-    run_task = np.repeat(np.arange(nt, dtype=np.int64), np.diff(prog.run_ptr))
-    ln, kind, mode = prog.run_len, prog.run_kind, prog.run_mode
+    ln, mode = prog.run_len, prog.run_mode
     hits = cache_hit_flags(prog, cfg, assignment, cache_state)
-    plan = request_plan(prog, cfg, hits)
-    lo, hi, g = plan.lo, plan.hi, plan.gran
+    args = controller_sum_inputs(prog, cfg, hits)
+    run_task, _, lo, hi, g, _, is_read, is_write, _, _, _, _ = args
     words = hi - lo
-    is_read = kind == READ
-    is_write = kind == WRITE
-    is_atomic = kind == ATOMIC
+    is_atomic = prog.run_kind == ATOMIC
     is_dma = mode == DMA
-    occupancy = np.where(is_atomic, cfg.dram.atomic_occupancy, 1.0)
-    waits = ~is_write & ~is_dma  # reads and atomics the thread waits for (one at a time)
-    any_dma = bool(is_dma.any())
-    cs = (_controller_sums if cfg.dram.mapping == "interleaved" else _controller_sums_dense)(
-        run_task, nt, lo, hi, g, occupancy, is_read, is_write, waits, is_dma if any_dma else None, cfg, prog.total_words)
+    cs = (_controller_sums if cfg.dram.mapping == "interleaved" else _controller_sums_dense)(*args)
     slots, trips, reqs, breqs, outb, backb = cs.slots, cs.trips, cs.reqs, cs.breqs, cs.outb, cs.backb
     bcnt = lambda w: np.bincount(run_task, weights=np.asarray(w, np.float64), minlength=nt)  # noqa: E731
     cached = mode == CACHED

@@ -359,7 +359,7 @@ class FluidEngine:
             return
         self.solves += 1
         n = a.size
-        N, nb, L = self.N, self.nb, self.L
+        N, L = self.N, self.L
         core = self.core_of[a]
         pipe = self.pipe_of[a]
         C = self.C[a]

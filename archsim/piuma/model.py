@@ -486,11 +486,11 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
         core_of = np.arange(T) // tpc
         link_bw = topo.link_bytes_per_cycle[:L] if L else np.ones(0)
 
-        def fluid_residuals() -> dict:
+        def fluid_residuals(dem: TaskDemands, bank_res: float) -> dict:
             return {"ctrl": dem.ctrl_residual_slots * slot_cycles, "link": dem.link_residual_bytes / link_bw if L else 0.0,
                     "bank": bank_res}
 
-        fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals(),
+        fluid = FluidEngine(env, cfg, topo, T, core_of, pipe_of, fluid_residuals(dem, bank_res),
                             ctrl_curve=None if cfg.dram.queue_model == "md1" else ctrl_curve)
         dma_engines = [simpy.Resource(env, capacity=1) for _ in range(cfg.cores)]  # FIFO command queues
         dma_mix = [None, None]  # (block demands, their gathers' share per controller)
@@ -619,18 +619,14 @@ def simulate_blocks(feeds: list[PhaseFeed], cfg: PiumaConfig, topo: Topology, bu
                 nonlocal ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap
                 cur[0] = blk
                 prog, dem = blk.prog, blk.dem
-                ent = live.get(b)
-                if ent is None or ent[2] is None:  # once per block (threads switch between live blocks)
+                ent = live[b]  # every block a task runs from is live (`get_block`)
+                if ent[2] is None:  # once per block (threads switch between live blocks)
                     qp = queue_params(prog, dem)
-                    ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = qp
-                    qp = (qp, fluid_residuals() if fluid is not None else None)
-                    if ent is not None:
-                        ent[2] = qp
-                else:
-                    qp = ent[2]
-                    ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = qp[0]
+                    ent[2] = (qp, fluid_residuals(dem, qp[4]) if fluid is not None else None)
+                qp, res = ent[2]
+                ctrl_res, ctrl_cap, link_res, link_cap, bank_res, bank_cap, pipe_res, pipe_cap = qp
                 if fluid is not None:
-                    fluid.res = qp[1]
+                    fluid.res = res
             if fluid is not None:
                 dur = yield from fluid_task(blk, tid, int(t), core, int(pipe_of[tid]), grab, q_ctrl)
                 stats["busy"] += dur
